@@ -1,0 +1,49 @@
+# One virtual environment (.venv) for everything; every target sets it up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+# nbgrader shells out to alembic: the venv's bin must be on PATH.
+export PATH := $(BIN):$(PATH)
+# Offline machines: read the datasets from the shared mirror when it is there.
+ifeq ($(origin COURSE_DATA_DIR), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export COURSE_DATA_DIR := $(abspath ../shared/data)
+  endif
+endif
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint release check bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[instructor]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+## The whole instructor cycle on a demo class (scratch course in ./demo-course).
+demo: setup
+	$(BIN)/course demo
+
+## The test suite (what CI runs).
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+## Regenerate and verify release/ from source/.
+release: setup
+	$(BIN)/course release
+
+## Instructor QA of every assignment (with 20 mutants each).
+check: setup
+	$(BIN)/course check --mutants 20
+
+## Wall time of autograding one submission of each assignment (median of 3).
+bench: setup
+	$(BIN)/python bench/autograde_time.py
+
+clean:
+	rm -rf demo-course .pytest_cache .ruff_cache gradebook.db

@@ -1,0 +1,131 @@
+"""`course demo`: the whole instructor cycle on a demo class, in a scratch course directory.
+
+release -> three students submit (the reference solution, the blank notebook, a partly wrong
+one) -> autograde -> feedback HTML -> grades CSV -> a student x assignment table.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from . import fixtures, notebooks, table
+from .coursedir import (
+    nbgrader_checked,
+    notebook_path,
+    resolve_ids,
+    scratch_course,
+    scratch_env,
+)
+from .grading import read_scores
+from .qa import fixtures_dir
+from .release import generate
+
+STUDENTS = {  # id: (first name, last name, what they submit)
+    "ana": ("Ana", "Referencia", "reference"),
+    "bruno": ("Bruno", "En Blanco", "blank"),
+    "carla": ("Carla", "Parcial", "partial"),
+}
+
+
+def partial_submission(reference: NotebookNode, release_nb: NotebookNode,
+                       wrong: list[fixtures.Fixture]) -> NotebookNode:
+    """Partly right, partly wrong: the mistakes of every wrong fixture (first one wins per
+    cell); without fixtures, the second half of the answers are left blank."""
+    answers: dict[str, str] = {}
+    for fixture in wrong:
+        for gid, source in fixture.answers.items():
+            answers.setdefault(gid, source)
+    if not answers:
+        blank = notebooks.cells_by_grade_id(release_nb)
+        cells = [gid for gid, c in blank.items() if notebooks.is_solution(c)
+                 and c.cell_type == "code"]
+        answers = {gid: blank[gid].source for gid in cells[len(cells) // 2:]}
+    return notebooks.replace_answers(reference, answers)
+
+
+def missing_data(source_nb: NotebookNode) -> str | None:
+    """Why the assignment's data cannot be had here, or None when it can."""
+    from . import data
+
+    for name in source_nb.metadata.get("course", {}).get("datasets", []):
+        available, reason = data.is_available(name)
+        if not available:
+            return reason.splitlines()[0]
+    return None
+
+
+def run(root: Path, destination: Path, ids: list[str] | None = None,
+        out: Callable[[str], None] = print) -> bool:
+    ids = resolve_ids(root, ids)
+    if destination.exists():
+        shutil.rmtree(destination)
+    course = scratch_course(root, destination, ids)
+    env = scratch_env(course)
+    for student, (first, last, _) in STUDENTS.items():
+        nbgrader_checked(course, "db", "student", "add", student, f"--first-name={first}",
+                         f"--last-name={last}", env=env)
+    graded, skipped = [], {}
+    for assignment in ids:
+        source_nb = notebooks.read(notebook_path(course, "source", assignment))
+        reason = missing_data(source_nb)
+        if reason:
+            skipped[assignment] = reason
+            out(f"[{assignment}] skipped: {reason}")
+            continue
+        started = time.monotonic()
+        out(f"[{assignment}] release")
+        release_nb = generate(root, assignment, course)
+        reference = notebooks.solved_copy(release_nb, source_nb)
+        versions = {"reference": reference, "blank": release_nb,
+                    "partial": partial_submission(
+                        reference, release_nb,
+                        fixtures.load_all(fixtures_dir(root, assignment)))}
+        for student, (_, _, kind) in STUDENTS.items():
+            path = notebook_path(course, "submitted", assignment, student)
+            notebooks.write(versions[kind], path)
+            (path.parent / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
+        out(f"[{assignment}] autograde {len(STUDENTS)} submissions")
+        nbgrader_checked(course, "autograde", assignment, "--force", env=env)
+        out(f"[{assignment}] feedback")
+        nbgrader_checked(course, "generate_feedback", assignment, "--force", env=env)
+        graded.append(assignment)
+        out(f"[{assignment}] done in {time.monotonic() - started:.0f} s")
+    grades_csv = course / "grades.csv"
+    nbgrader_checked(course, "export", f"--to={grades_csv}", env=env)
+    out("")
+    out(grade_table(course, graded, skipped))
+    out("")
+    out(f"course directory: {course}")
+    out(f"  student versions: {course / 'release'}")
+    out(f"  autograded notebooks: {course / 'autograded'}")
+    out(f"  feedback (HTML): {course / 'feedback'}")
+    out(f"  grades: {grades_csv}")
+    out(f"  gradebook: {course / 'gradebook.db'}")
+    return bool(graded)
+
+
+def grade_table(course: Path, graded: list[str], skipped: dict[str, str]) -> str:
+    """Autograded points per student and assignment, read back from the gradebook; the
+    hand-graded reflection points are pending until an instructor grades them."""
+    header = ["student", *graded, *skipped]
+    rows = []
+    for student, (_, _, kind) in STUDENTS.items():
+        row = [f"{student} ({kind})"]
+        for assignment in graded:
+            cells = read_scores(course, assignment, student)
+            row.append(table.points(sum(c.score for c in cells.values()),
+                                    sum(c.max_score for c in cells.values())))
+        rows.append(row + ["skipped"] * len(skipped))
+    notes = [f"{a}: skipped ({why})" for a, why in skipped.items()]
+    manual = {a: notebooks.manual_points(notebooks.read(notebook_path(course, "source", a)))
+              for a in graded}
+    pending = ", ".join(f"{a} {p:g}" for a, p in manual.items() if p)
+    if pending:
+        notes.append(f"autograded points shown; hand-graded points pending in formgrader: "
+                     f"{pending}")
+    return "\n".join([table.render(header, rows), *notes])

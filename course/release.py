@@ -1,0 +1,114 @@
+"""Generating the student versions (release/) with nbgrader and proving they leak nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from . import notebooks
+from .coursedir import (
+    CourseError,
+    nbgrader_checked,
+    notebook_path,
+    scratch_course,
+    scratch_env,
+    tool_env,
+)
+
+MARKERS = (notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END,
+           notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)
+
+
+def leaks(source_nb: NotebookNode, release_nb: NotebookNode) -> list[str]:
+    """Everything in the student version that should not be there; empty when it is clean."""
+    problems = []
+    if notebooks.has_outputs(release_nb):
+        problems.append("has outputs or execution counts")
+    released = notebooks.cells_by_grade_id(release_nb)
+    for cell in release_nb.cells:
+        for marker in MARKERS:
+            if marker in cell.source:
+                problems.append(f"cell {cell.get('id', '?')} still contains '{marker}'")
+    for gid, cell in notebooks.cells_by_grade_id(source_nb).items():
+        if gid not in released:
+            problems.append(f"cell {gid} is missing from the student version")
+            continue
+        student_text = released[gid].source
+        if notebooks.is_solution(cell) and cell.cell_type == "markdown":
+            if cell.source.strip() and cell.source.strip() in student_text:
+                problems.append(f"cell {gid} shows the model answer")
+        for begin, end, what in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END, "solution"),
+                                 (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END, "hidden test")):
+            outside = _lines_outside(cell.source, begin, end)
+            for region in notebooks.region_text(cell.source, begin, end):
+                for line in region.splitlines():
+                    text = line.strip()
+                    if _substantive(text) and text not in outside and text in student_text:
+                        problems.append(f"cell {gid} shows {what} line: {text[:80]}")
+    return problems
+
+
+def _lines_outside(source: str, begin: str, end: str) -> set[str]:
+    inside = set()
+    for first, last in notebooks.marked_regions(source, begin, end):
+        inside.update(range(first - 1, last + 2))  # the marker lines too
+    return {line.strip() for number, line in enumerate(source.splitlines(), start=1)
+            if number not in inside}
+
+
+def _substantive(text: str) -> bool:
+    return len(text) > 3 and not text.startswith("#") and text not in {"pass", "return", "else:"}
+
+
+def canonical(nb: NotebookNode) -> str:
+    """The committed form of a notebook: no outputs, nbformat's sorted, indented JSON."""
+    import nbformat
+
+    return nbformat.writes(notebooks.strip_outputs(nb)) + "\n"
+
+
+def generate(root: Path, assignment: str, course: Path | None = None) -> NotebookNode:
+    """Run nbgrader generate_assignment in `course` (default: the course root itself, which
+    also records the assignment in its gradebook, as autograding needs)."""
+    course = course or root
+    env = tool_env(root) if course == root else scratch_env(course)
+    nbgrader_checked(course, "generate_assignment", assignment, "--force", env=env)
+    path = notebook_path(course, "release", assignment)
+    nb = notebooks.read(path)
+    path.write_text(canonical(nb), encoding="utf-8")
+    return notebooks.read(path)
+
+
+def release(root: Path, assignment: str) -> list[str]:
+    """Generate release/ID in the course and verify it; returns the problems found."""
+    source_nb = notebooks.read(notebook_path(root, "source", assignment))
+    if notebooks.has_outputs(source_nb):
+        raise CourseError(f"source/{assignment} has outputs: clear them before releasing "
+                          f"(source notebooks are committed without outputs)")
+    release_nb = generate(root, assignment)
+    return leaks(source_nb, release_nb)
+
+
+def out_of_sync(root: Path, assignment: str) -> str | None:
+    """Regenerate in a scratch course and compare with the committed release/; None if equal."""
+    committed = notebook_path(root, "release", assignment)
+    if not committed.exists():
+        return f"release/{assignment} does not exist: run `course release {assignment}`"
+    tmp = Path(tempfile.mkdtemp(prefix="release-check-"))
+    try:
+        course = scratch_course(root, tmp, [assignment])
+        fresh = canonical(generate(root, assignment, course))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if committed.read_text(encoding="utf-8") == fresh:
+        return None
+    old, new = json.loads(committed.read_text(encoding="utf-8")), json.loads(fresh)
+    changed = [i for i, (a, b) in enumerate(zip(old["cells"], new["cells"], strict=False))
+               if a != b]
+    return (f"release/{assignment} differs from what source/ generates "
+            f"({len(old['cells'])} vs {len(new['cells'])} cells; first differing cell index: "
+            f"{changed[0] if changed else 'none'}): run `course release {assignment}`")
