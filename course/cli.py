@@ -53,9 +53,11 @@ def cmd_autograde(root: Path, args: argparse.Namespace) -> int:
 
     assignment = resolve_ids(root, [args.id])[0]
     submitted = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}"))
+    missing = sorted(set(args.student or []) - set(submitted))
+    if missing or not submitted:
+        raise CourseError(f"no submissions in {root / 'submitted'}/"
+                          f"{'|'.join(missing) or '*'}/{assignment}")
     students = args.student or submitted
-    if not students:
-        raise CourseError(f"no submissions in {root / 'submitted'}/*/{assignment}")
     force = ["--force"] if args.force else []
     runs = [["--student", s] for s in args.student] if args.student else [[]]
     for selection in runs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,43 +20,51 @@ from .coursedir import (
     tool_env,
 )
 
-MARKERS = (notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END,
-           notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)
+# Any nbgrader-style region marker, also misspelled ones ("### BEGIN HIDEN TESTS").
+MARKER_LINE = re.compile(r"^#{2,}\s*(BEGIN|END)\b", re.IGNORECASE)
 
 
 def leaks(source_nb: NotebookNode, release_nb: NotebookNode) -> list[str]:
-    """Everything in the student version that should not be there; empty when it is clean."""
+    """Everything in the student version that should not be there; empty when it is clean.
+
+    A line of a solution or hidden-test region may appear in the student version only if
+    the instructor also wrote it outside every such region (e.g. in a worked example)."""
     problems = []
     if notebooks.has_outputs(release_nb):
         problems.append("has outputs or execution counts")
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        for begin, end in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END),
+                           (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
+            for region in notebooks.region_text(cell.source, begin, end):
+                secret.update(line.strip() for line in region.splitlines())
+        public.update(_lines_outside(cell.source))
+        if notebooks.is_solution(cell) and cell.cell_type == "markdown":
+            secret.update(line.strip() for line in cell.source.splitlines())
+    secret = {line for line in secret - public if _substantive(line)}
     released = notebooks.cells_by_grade_id(release_nb)
-    for cell in release_nb.cells:
-        for marker in MARKERS:
-            if marker in cell.source:
-                problems.append(f"cell {cell.get('id', '?')} still contains '{marker}'")
-    for gid, cell in notebooks.cells_by_grade_id(source_nb).items():
+    for gid in notebooks.cells_by_grade_id(source_nb):
         if gid not in released:
             problems.append(f"cell {gid} is missing from the student version")
-            continue
-        student_text = released[gid].source
-        if notebooks.is_solution(cell) and cell.cell_type == "markdown":
-            if cell.source.strip() and cell.source.strip() in student_text:
-                problems.append(f"cell {gid} shows the model answer")
-        for begin, end, what in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END, "solution"),
-                                 (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END, "hidden test")):
-            outside = _lines_outside(cell.source, begin, end)
-            for region in notebooks.region_text(cell.source, begin, end):
-                for line in region.splitlines():
-                    text = line.strip()
-                    if _substantive(text) and text not in outside and text in student_text:
-                        problems.append(f"cell {gid} shows {what} line: {text[:80]}")
+    for cell in release_nb.cells:
+        name = notebooks.grade_id(cell) or cell.get("id", "?")
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if MARKER_LINE.match(text):
+                problems.append(f"cell {name} still contains a marker: {text[:80]}")
+            elif text in secret:
+                problems.append(f"cell {name} shows a solution or hidden-test line: "
+                                f"{text[:80]}")
     return problems
 
 
-def _lines_outside(source: str, begin: str, end: str) -> set[str]:
+def _lines_outside(source: str) -> set[str]:
+    """Stripped lines of `source` outside every solution/hidden region and marker."""
     inside = set()
-    for first, last in notebooks.marked_regions(source, begin, end):
-        inside.update(range(first - 1, last + 2))  # the marker lines too
+    for begin, end in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END),
+                       (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
+        for first, last in notebooks.marked_regions(source, begin, end):
+            inside.update(range(first - 1, last + 2))  # the marker lines too
     return {line.strip() for number, line in enumerate(source.splitlines(), start=1)
             if number not in inside}
 
