@@ -100,8 +100,9 @@ def cmd_check(root: Path, args: argparse.Namespace) -> int:
     from .qa import check
 
     timeout = args.timeout or (30 if args.mutants else None)
-    results = [check(root, a, mutant_count=args.mutants, workers=args.workers,
-                     cell_timeout=timeout) for a in resolve_ids(root, args.ids)]
+    results = [check(root, a, mutant_count=args.mutants, mutant_seed=args.mutant_seed,
+                     workers=args.workers, cell_timeout=timeout)
+               for a in resolve_ids(root, args.ids)]
     return 0 if all(results) else 1
 
 
@@ -110,6 +111,16 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
 
     destination = Path(args.dir).resolve() if args.dir else root / "demo-course"
     return 0 if run(root, destination, args.ids) else 1
+
+
+def _mutant_count(text: str) -> int:
+    """A number of mutants, or 'all' (every mutant the solution code allows)."""
+    if text == "all":
+        return sys.maxsize
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'all', got {text!r}") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -139,8 +150,10 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="QA: reference = max, blank = 0, wrong fixtures lose")
     p.add_argument("ids", nargs="*", metavar="ID")
-    p.add_argument("--mutants", type=int, default=0, metavar="N",
-                   help="also grade N automatic mutants of the solution")
+    p.add_argument("--mutants", type=_mutant_count, default=0, metavar="N",
+                   help="also grade N automatic mutants of the solution ('all': every one)")
+    p.add_argument("--mutant-seed", type=int, default=0, metavar="S",
+                   help="which mutants are sampled (default 0; change it to see others)")
     p.add_argument("--workers", type=int, help="parallel graders (default: cores)")
     p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
     p.set_defaults(func=cmd_check)

@@ -81,7 +81,8 @@ def exercise_table(verdicts: list[Verdict]) -> str:
     return table.render(header, rows)
 
 
-def check(root: Path, assignment: str, *, mutant_count: int = 0, workers: int | None = None,
+def check(root: Path, assignment: str, *, mutant_count: int = 0, mutant_seed: int = 0,
+          workers: int | None = None,
           cell_timeout: int | None = None, out: Print = print) -> bool:
     out(f"== {assignment}")
     with Grader(root, assignment, cell_timeout=cell_timeout) as grader:
@@ -97,16 +98,17 @@ def check(root: Path, assignment: str, *, mutant_count: int = 0, workers: int | 
         if not wrong:
             out(f"note: no wrong-submission fixtures in {fixtures_dir(root, assignment)}")
         if mutant_count:
-            ok = run_mutants(grader, mutant_count, workers, out) and ok
+            ok = run_mutants(grader, mutant_count, mutant_seed, workers, out) and ok
     out(f"{assignment}: {'PASS' if ok else 'FAIL'}")
     return ok
 
 
-def run_mutants(grader: Grader, count: int, workers: int | None, out: Print) -> bool:
+def run_mutants(grader: Grader, count: int, seed: int, workers: int | None,
+                out: Print) -> bool:
     """Grade `count` mutants; report how many the tests catch and list the survivors.
     Survivors are information for the instructor, not a failure of the check."""
     candidates = mutants.all_mutants(grader.source_nb)
-    chosen = mutants.sample(candidates, count)
+    chosen = mutants.sample(candidates, count, seed)
     reference = grader.reference()
     items = [(f"mutant{i:03d}", notebooks.replace_answers(reference, {m.cell: m.source}))
              for i, m in enumerate(chosen, start=1)]
