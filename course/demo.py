@@ -22,7 +22,7 @@ from .coursedir import (
     scratch_env,
 )
 from .grading import read_scores
-from .qa import fixtures_dir
+from .qa import fixtures_dir, missing_data
 from .release import generate
 
 STUDENTS = {  # id: (first name, last name, what they submit)
@@ -46,17 +46,6 @@ def partial_submission(reference: NotebookNode, release_nb: NotebookNode,
                  and c.cell_type == "code"]
         answers = {gid: blank[gid].source for gid in cells[len(cells) // 2:]}
     return notebooks.replace_answers(reference, answers)
-
-
-def missing_data(source_nb: NotebookNode) -> str | None:
-    """Why the assignment's data cannot be had here, or None when it can."""
-    from . import data
-
-    for name in source_nb.metadata.get("course", {}).get("datasets", []):
-        available, reason = data.is_available(name)
-        if not available:
-            return reason.splitlines()[0]
-    return None
 
 
 def run(root: Path, destination: Path, ids: list[str] | None = None,

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbformat import NotebookNode
+
 from . import fixtures, mutants, notebooks, table
+from .coursedir import CourseError, notebook_path
 from .grading import Grader, GradeResult
 
 Print = Callable[[str], None]
@@ -27,6 +30,17 @@ class Verdict:
 
 def fixtures_dir(root: Path, assignment: str) -> Path:
     return root / "tests" / "fixtures" / assignment
+
+
+def missing_data(source_nb: NotebookNode) -> str | None:
+    """Why the assignment's data cannot be had here, or None when it can."""
+    from . import data
+
+    for name in source_nb.metadata.get("course", {}).get("datasets", []):
+        available, reason = data.is_available(name)
+        if not available:
+            return reason.splitlines()[0]
+    return None
 
 
 def judge_reference(result: GradeResult) -> Verdict:
@@ -85,6 +99,11 @@ def check(root: Path, assignment: str, *, mutant_count: int = 0, mutant_seed: in
           workers: int | None = None,
           cell_timeout: int | None = None, out: Print = print) -> bool:
     out(f"== {assignment}")
+    source_nb = notebooks.read(notebook_path(root, "source", assignment))
+    reason = missing_data(source_nb)
+    if reason:  # every cell would fail with a NameError that hides the real cause
+        raise CourseError(f"{assignment} needs data that cannot be had here: {reason} "
+                          f"(set COURSE_DATA_DIR to a folder with the course data)")
     with Grader(root, assignment, cell_timeout=cell_timeout) as grader:
         wrong = fixtures.load_all(fixtures_dir(root, assignment))
         items = [("reference", grader.reference()), ("blank", grader.blank())]
