@@ -43,7 +43,7 @@ check: setup
 
 ## Wall time of autograding one submission of each assignment (median of 3).
 bench: setup
-	$(BIN)/python bench/autograde_time.py
+	$(BIN)/python bench/timings.py
 
 clean:
 	rm -rf demo-course .pytest_cache .ruff_cache gradebook.db
