@@ -35,9 +35,12 @@ STUDENTS = {  # id: (first name, last name, what they submit)
 def partial_submission(reference: NotebookNode, release_nb: NotebookNode,
                        wrong: list[fixtures.Fixture]) -> NotebookNode:
     """Partly right, partly wrong: the mistakes of every wrong fixture (first one wins per
-    cell); without fixtures, the second half of the answers are left blank."""
+    cell; alternative correct fixtures are skipped); without wrong fixtures, the second half
+    of the answers are left blank."""
     answers: dict[str, str] = {}
     for fixture in wrong:
+        if fixture.expect_full:  # a correct alternative is no mistake
+            continue
         for gid, source in fixture.answers.items():
             answers.setdefault(gid, source)
     if not answers:

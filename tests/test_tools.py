@@ -164,3 +164,16 @@ def test_fixture_expect_full_and_exercises():
         fixtures.parse("# expect: full\n# lose: ej1_a_visible\n# %% ej1_a\npass\n", "mal")
     with pytest.raises(ValueError, match="'full' or 'lose'"):
         fixtures.parse("# expect: maybe\n# %% ej1_a\npass\n", "mal")
+
+
+def test_demo_partial_submission_uses_mistakes_not_correct_alternatives():
+    from course.demo import partial_submission
+
+    nb = new_notebook()
+    for gid in ("ej1_f", "ej2_g"):
+        nb.cells.append(new_code_cell("ok", metadata={"nbgrader": {
+            "solution": True, "grade": False, "grade_id": gid}}))
+    alternative = fixtures.parse("# expect: full\n# %% ej1_f\notra forma\n", "alt_f")
+    mistake = fixtures.parse("# lose: ej2_g_visible\n# %% ej2_g\nmal\n", "g_mal")
+    partial = partial_submission(nb, nb, [alternative, mistake])
+    assert [c.source for c in partial.cells] == ["ok", "mal"]
