@@ -38,9 +38,11 @@ def leaks(source_nb: NotebookNode, release_nb: NotebookNode) -> list[str]:
                            (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
             for region in notebooks.region_text(cell.source, begin, end):
                 secret.update(line.strip() for line in region.splitlines())
-        public.update(_lines_outside(cell.source))
         if notebooks.is_solution(cell) and cell.cell_type == "markdown":
+            # A model answer has no markers: all of it is secret, none of it public.
             secret.update(line.strip() for line in cell.source.splitlines())
+        else:
+            public.update(_lines_outside(cell.source))
     secret = {line for line in secret - public if _substantive(line)}
     released = notebooks.cells_by_grade_id(release_nb)
     for gid in notebooks.cells_by_grade_id(source_nb):

@@ -177,3 +177,18 @@ def test_demo_partial_submission_uses_mistakes_not_correct_alternatives():
     mistake = fixtures.parse("# lose: ej2_g_visible\n# %% ej2_g\nmal\n", "g_mal")
     partial = partial_submission(nb, nb, [alternative, mistake])
     assert [c.source for c in partial.cells] == ["ok", "mal"]
+
+
+def test_leaks_flags_a_model_answer_left_in_the_student_version():
+    from nbformat.v4 import new_markdown_cell
+
+    from course.release import leaks
+
+    source_nb, release_nb = new_notebook(), new_notebook()
+    meta = {"solution": True, "grade": True, "points": 2, "grade_id": "reflexion_xor"}
+    source_nb.cells.append(new_markdown_cell("XOR no es linealmente separable.",
+                                             metadata={"nbgrader": meta}))
+    release_nb.cells.append(new_markdown_cell("ESCRIBE TU RESPUESTA AQUÍ",
+                                              metadata={"nbgrader": meta}))
+    assert leaks(source_nb, release_nb) == []
+    assert any("XOR no es linealmente" in p for p in leaks(source_nb, source_nb))
