@@ -34,8 +34,7 @@ def leaks(source_nb: NotebookNode, release_nb: NotebookNode) -> list[str]:
         problems.append("has outputs or execution counts")
     secret, public = set(), set()
     for cell in source_nb.cells:
-        for begin, end in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END),
-                           (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
+        for begin, end in notebooks.REGIONS:
             for region in notebooks.region_text(cell.source, begin, end):
                 secret.update(line.strip() for line in region.splitlines())
         if notebooks.is_solution(cell) and cell.cell_type == "markdown":
@@ -63,8 +62,7 @@ def leaks(source_nb: NotebookNode, release_nb: NotebookNode) -> list[str]:
 def _lines_outside(source: str) -> set[str]:
     """Stripped lines of `source` outside every solution/hidden region and marker."""
     inside = set()
-    for begin, end in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END),
-                       (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
+    for begin, end in notebooks.REGIONS:
         for first, last in notebooks.marked_regions(source, begin, end):
             inside.update(range(first - 1, last + 2))  # the marker lines too
     return {line.strip() for number, line in enumerate(source.splitlines(), start=1)

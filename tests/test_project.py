@@ -90,8 +90,7 @@ def test_course_package_holds_no_solution_or_hidden_test():
     for assignment in ASSIGNMENTS:
         nb = notebooks.read(ROOT / "source" / assignment / f"{assignment}.ipynb")
         for cell in nb.cells:
-            for begin, end in ((notebooks.SOLUTION_BEGIN, notebooks.SOLUTION_END),
-                               (notebooks.HIDDEN_BEGIN, notebooks.HIDDEN_END)):
+            for begin, end in notebooks.REGIONS:
                 for region in notebooks.region_text(cell.source, begin, end):
                     found += [line.strip() for line in region.splitlines()
                               if len(line.strip()) > 25 and line.strip() in package_lines]
