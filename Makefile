@@ -12,7 +12,7 @@ ifeq ($(origin COURSE_DATA_DIR), undefined)
 endif
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint release check bench clean
+.PHONY: setup demo test lint release check bench bench-grading bench-distributed lab browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,23 @@ check: setup
 ## Wall time of autograding one submission of each assignment (median of 3).
 bench: setup
 	$(BIN)/python bench/timings.py
+
+## Class grading throughput: serial nbgrader vs course autograde --workers 2 (same scores).
+BENCH_ARGS ?= --students 30
+bench-grading: setup
+	$(BIN)/python bench/grading.py $(BENCH_ARGS)
+
+## The same synthetic class graded locally and through a local 2-worker Dask cluster.
+bench-distributed: setup
+	$(BIN)/python bench/dask_grading.py
+
+## JupyterLab with nbgrader for this course on 127.0.0.1 (config in jupyter/); prints the URL.
+lab: setup
+	$(BIN)/python tools/lab.py
+
+## Chromium for the browser tests (Debian package; CI runs this too).
+browser:
+	bash tools/install-browser.sh
 
 clean:
 	rm -rf demo-course .pytest_cache .ruff_cache gradebook.db

@@ -1,25 +1,26 @@
 """The instructor's command line: a thin layer over nbgrader's own apps.
 
     course release [ID ...] [--check]    generate + verify the student versions
-    course autograde ID [--student S]    autograde submitted/ (nbgrader autograde)
-    course feedback ID                   feedback HTML (nbgrader generate_feedback)
+    course collect ID [--zip FILE]       intake: repair submissions (import an LMS zip)
+    course autograde ID|--all [--workers N]  autograde submitted/ in parallel, resumable
+    course feedback ID [--students S ...]  feedback HTML, Spanish, no hidden tests
     course export [--to FILE]            grades CSV (nbgrader export)
     course check [ID ...] [--mutants N]  QA: reference = max, blank = 0, wrong fixtures lose
     course demo [--dir DIR]              the whole instructor cycle on a demo class
+    course db migrate --to URL           copy the gradebook to PostgreSQL, verified
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from . import table
 from .coursedir import (
     CourseError,
     assignment_ids,
     find_root,
-    nbgrader,
     nbgrader_checked,
     resolve_ids,
 )
@@ -48,44 +49,54 @@ def cmd_release(root: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_autograde(root: Path, args: argparse.Namespace) -> int:
-    from .coursedir import tool_env
-    from .grading import read_scores
+    from . import batch, distributed
+    from .limits import Limits
+    from .progress import Progress, summary_text
 
-    assignment = resolve_ids(root, [args.id])[0]
-    submitted = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}"))
-    missing = sorted(set(args.student or []) - set(submitted))
-    if missing or not submitted:
-        raise CourseError(f"no submissions in {root / 'submitted'}/"
-                          f"{'|'.join(missing) or '*'}/{assignment}")
-    students = args.student or submitted
-    force = ["--force"] if args.force else []
-    runs = [["--student", s] for s in args.student] if args.student else [[]]
-    for selection in runs:
-        result = nbgrader(root, "autograde", assignment, *selection, *force)
-        if "No assignment with ID" in result.output:
-            raise CourseError(f"{assignment} is not in the gradebook: run `course release "
-                              f"{assignment}` first")
-        if result.returncode != 0:
-            tail = "\n".join(result.output.strip().splitlines()[-15:])
-            raise CourseError(f"nbgrader autograde failed:\n{tail}")
-    env_db = tool_env(root)["COURSE_DB_URL"]
-    rows = []
-    for student in students:
-        try:
-            cells = read_scores(root, assignment, student, db_url=env_db)
-        except Exception as error:  # noqa: BLE001 - one bad row must not hide the others
-            rows.append([student, "-", f"not graded: {error}"])
-            continue
-        rows.append([student, table.points(sum(c.score for c in cells.values()),
-                                           sum(c.max_score for c in cells.values())), ""])
-    print(table.render(["student", "autograded", "note"], rows))
-    return 0
+    if args.all == bool(args.id):
+        raise CourseError("give one assignment ID, or --all for every assignment")
+    ids = assignment_ids(root) if args.all else resolve_ids(root, [args.id])
+    limits = Limits(memory_mb=args.memory_mb) if args.memory_mb else Limits()
+    summaries = []
+    with distributed.executor(args.scheduler) as cluster:  # None: local processes
+        for assignment in ids:
+            if args.all and not batch.submissions(root, assignment):
+                continue
+            summaries.append(batch.autograde(
+                root, assignment, students=args.students, workers=args.workers,
+                force=args.force, notebook_timeout=args.timeout,
+                cell_timeout=args.cell_timeout, limits=limits, executor=cluster,
+                on_outcome=Progress()))
+    if not summaries:
+        raise CourseError(f"no submissions in {root / 'submitted'}")
+    print()
+    print(summary_text(summaries))
+    if args.scheduler:
+        print(distributed.by_worker(summaries))
+    return 1 if any(s.failed for s in summaries) else 0
 
 
 def cmd_feedback(root: Path, args: argparse.Namespace) -> int:
+    from .feedback import unsafe_pages
+
     assignment = resolve_ids(root, [args.id])[0]
-    nbgrader_checked(root, "generate_feedback", assignment, "--force")
-    print(f"feedback written under {root / 'feedback'}/<student>/{assignment}/")
+    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}"))
+    missing = sorted(set(args.students or []) - set(graded))
+    if missing or not graded:
+        raise CourseError(f"nothing autograded for {assignment} in {root / 'autograded'}/"
+                          f"{'|'.join(missing) or '*'}: run `course autograde {assignment}` first")
+    students = args.students or graded
+    others = sorted(set(graded) - set(students))  # one nbgrader run, whatever the selection
+    exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+    nbgrader_checked(root, "generate_feedback", assignment, *exclude, "--force")
+    # The pages come from nbgrader_config.py's settings: refuse any that shows hidden tests.
+    problems = unsafe_pages(root, assignment, students)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise CourseError("feedback NOT safe to release (is nbgrader_config.py the course's?): "
+                          + "; ".join(problems[:3]) + more)
+    print(f"feedback for {len(students)} student(s), without hidden tests: "
+          f"{root / 'feedback'}/<student>/{assignment}/")
     return 0
 
 
@@ -126,6 +137,9 @@ def _mutant_count(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     main.add_argument("--root", help="course directory (default: found from the cwd upwards)")
+    main.add_argument("--db", metavar="URL",
+                      help="gradebook for this command (default: COURSE_DB_URL, else "
+                           "gradebook.db), e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB")
     sub = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("release", help="generate and verify the student versions")
@@ -134,14 +148,31 @@ def parser() -> argparse.ArgumentParser:
                    help="only verify that release/ matches what source/ generates")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("autograde", help="autograde the submissions in submitted/")
-    p.add_argument("id", metavar="ID")
-    p.add_argument("--student", action="append", help="only this student (repeatable)")
-    p.add_argument("--force", action="store_true", help="regrade already graded submissions")
+    from . import collect  # course/collect.py: intake of submissions, LMS zips
+    collect.add_parser(sub)
+
+    p = sub.add_parser("autograde", help="autograde submitted/ in parallel (resumable)")
+    p.add_argument("id", metavar="ID", nargs="?")
+    p.add_argument("--all", action="store_true", help="every assignment with submissions")
+    p.add_argument("--students", "--student", nargs="+", metavar="S",
+                   help="only these students (default: every submission)")
+    p.add_argument("--workers", type=int, help="parallel graders (default: cores)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade everything (default: only new or changed submissions)")
+    p.add_argument("--timeout", type=float, default=900, metavar="SECONDS",
+                   help="time for a whole notebook (default 900); cells past it score 0")
+    p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                   help="time for one cell (default: nbgrader_config.py, 120)")
+    p.add_argument("--memory-mb", type=int, metavar="MB",
+                   help="memory limit of each student's kernel (default 6144)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on this Dask cluster's workers (docs/distributed.md)")
     p.set_defaults(func=cmd_autograde)
 
-    p = sub.add_parser("feedback", help="generate feedback HTML for an assignment")
+    p = sub.add_parser("feedback", help="feedback HTML for students (Spanish, no hidden tests)")
     p.add_argument("id", metavar="ID")
+    p.add_argument("--students", "--student", nargs="+", metavar="S",
+                   help="only these students (default: every autograded submission)")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="export the gradebook as CSV")
@@ -162,11 +193,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--dir", help="scratch course directory (default: ./demo-course)")
     p.set_defaults(func=cmd_demo)
+
+    from . import dbmigrate  # course/dbmigrate.py: `course db migrate --to URL`
+    dbmigrate.add_parser(sub)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.db:  # nbgrader_config.py, nbgrader's apps and course.gradebook all read it
+        os.environ["COURSE_DB_URL"] = args.db
     try:
         root = find_root(args.root)
         if not assignment_ids(root):

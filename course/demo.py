@@ -13,8 +13,9 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from . import fixtures, notebooks, table
+from . import batch, fixtures, notebooks, table
 from .coursedir import (
+    CourseError,
     nbgrader_checked,
     notebook_path,
     resolve_ids,
@@ -81,8 +82,13 @@ def run(root: Path, destination: Path, ids: list[str] | None = None,
             path = notebook_path(course, "submitted", assignment, student)
             notebooks.write(versions[kind], path)
             (path.parent / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
-        out(f"[{assignment}] autograde {len(STUDENTS)} submissions")
-        nbgrader_checked(course, "autograde", assignment, "--force", env=env)
+        out(f"[{assignment}] autograde {len(STUDENTS)} submissions (course autograde)")
+        summary = batch.autograde(course, assignment, force=True,
+                                  db_url=f"sqlite:///{course / 'gradebook.db'}")
+        if summary.failed:
+            raise CourseError(f"{assignment}: grading failed for "
+                              + "; ".join(f"{o.student}: {o.explanation()}"
+                                          for o in summary.failed))
         out(f"[{assignment}] feedback")
         nbgrader_checked(course, "generate_feedback", assignment, "--force", env=env)
         graded.append(assignment)

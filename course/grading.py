@@ -86,7 +86,7 @@ class Grader:
     def grade(self, label: str, nb: NotebookNode) -> GradeResult:
         """Autograde one notebook as student `label` in its own copy of the template."""
         started = time.monotonic()
-        course = self.workdir / "runs" / _safe(label)
+        course = self.workdir / "runs" / student_id(label)
         if course.exists():
             shutil.rmtree(course)
         shutil.copytree(self.template, course, ignore=shutil.ignore_patterns("release"))
@@ -162,5 +162,32 @@ def cell_errors(path: Path) -> dict[str, str]:
     return found
 
 
-def _safe(label: str) -> str:
+def student_id(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+
+
+def grade_class(root: Path, assignment: str, items: list[tuple[str, NotebookNode]],
+                course: Path, workers: int | None = None, **options) -> dict[str, GradeResult]:
+    """Grade many notebooks as the students of a class course at `course` with
+    `course autograde`'s own pipeline (course.batch); the course stays for inspection
+    (gradebook.db, submitted/, autograded/, .grading/). Returns results by label."""
+    from . import batch
+
+    scratch_course(root, course, [assignment])
+    students = {label: student_id(label) for label, _ in items}
+    for label, nb in items:
+        notebooks.write(nb, notebook_path(course, "submitted", assignment, students[label]))
+    summary = batch.autograde(course, assignment, workers=workers,
+                              db_url=f"sqlite:///{course / 'gradebook.db'}", **options)
+    outcomes = {o.student: o for o in summary.outcomes}
+    results = {}
+    for label, student in students.items():
+        outcome = outcomes.get(student)
+        result = GradeResult(label, seconds=outcome.seconds if outcome else 0.0)
+        if outcome is None or outcome.status != "graded":
+            result.failure = outcome.reason if outcome else "not graded"
+        else:
+            result.cells = read_scores(course, assignment, student,
+                                       db_url=f"sqlite:///{course / 'gradebook.db'}")
+        results[label] = result
+    return results

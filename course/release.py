@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from . import notebooks
+from . import colab, notebooks
 from .coursedir import (
     CourseError,
     nbgrader_checked,
@@ -87,9 +87,30 @@ def generate(root: Path, assignment: str, course: Path | None = None) -> Noteboo
     env = tool_env(root) if course == root else scratch_env(course)
     nbgrader_checked(course, "generate_assignment", assignment, "--force", env=env)
     path = notebook_path(course, "release", assignment)
-    nb = notebooks.read(path)
+    nb = for_colab(notebooks.read(path), assignment)
     path.write_text(canonical(nb), encoding="utf-8")
     return notebooks.read(path)
+
+
+def for_colab(nb: NotebookNode, assignment: str) -> NotebookNode:
+    """The student version with the "Abrir en Colab" badge on top and the setup cell's install
+    line naming this repository (both from course.REPOSITORY, via course.colab)."""
+    from nbformat.v4 import new_markdown_cell
+    from nbgrader.utils import compute_checksum
+
+    nb.cells = [c for c in nb.cells if c.get("id") != colab.BADGE_CELL_ID]
+    badge = new_markdown_cell(colab.badge_markdown(assignment))
+    badge.id = colab.BADGE_CELL_ID
+    nb.cells.insert(0, badge)
+    setup = notebooks.cells_by_grade_id(nb).get("setup")
+    if setup is not None:
+        source = colab.INSTALL_LITERAL.sub(f'"{colab.install_requirement()}"', setup.source)
+        if source != setup.source:
+            setup.source = source
+            # Validate compares each locked cell with its checksum: keep them in step.
+            if "checksum" in notebooks.nbgrader_meta(setup):
+                setup.metadata.nbgrader["checksum"] = compute_checksum(setup)
+    return nb
 
 
 def release(root: Path, assignment: str) -> list[str]:

@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from course import fixtures, notebooks
-from course.grading import Grader
+from course.coursedir import notebook_path
+from course.grading import grade_class
 from course.qa import Verdict, fixtures_dir, judge_blank, judge_fixture, judge_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class GradedAssignment:
-    """Reference, blank and every fixture of one assignment, graded by nbgrader."""
+    """Reference, blank and every fixture of one assignment, graded as one class by
+    `course autograde`'s pipeline; the class course stays in `self.course` (gradebook.db,
+    submitted/STUDENT, autograded/STUDENT) for the tests that look further."""
 
     def __init__(self, assignment: str, tmp: Path):
         self.assignment = assignment
+        self.course = tmp / "course"
         self.fixtures = fixtures.load_all(fixtures_dir(ROOT, assignment))
-        with Grader(ROOT, assignment, workdir=tmp) as grader:
-            self.source_nb = grader.source_nb
-            items = [("reference", grader.reference()), ("blank", grader.blank())]
-            items += [(f.name, notebooks.replace_answers(grader.reference(), f.answers))
-                      for f in self.fixtures]
-            results = grader.grade_many(items)
-        self.reference: Verdict = judge_reference(results[0])
-        self.blank: Verdict = judge_blank(results[1])
+        self.source_nb = notebooks.read(notebook_path(ROOT, "source", assignment))
+        release_nb = notebooks.read(notebook_path(ROOT, "release", assignment))
+        reference = notebooks.solved_copy(release_nb, self.source_nb)
+        self.submissions = {"reference": reference, "blank": release_nb}
+        self.submissions.update({f.name: notebooks.replace_answers(reference, f.answers)
+                                 for f in self.fixtures})
+        self.results = grade_class(ROOT, assignment, list(self.submissions.items()),
+                                   self.course)
+        self.reference: Verdict = judge_reference(self.results["reference"])
+        self.blank: Verdict = judge_blank(self.results["blank"])
         self.fixture_verdicts: dict[str, Verdict] = {
-            f.name: judge_fixture(r, f) for f, r in zip(self.fixtures, results[2:], strict=True)}
+            f.name: judge_fixture(self.results[f.name], f) for f in self.fixtures}
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +49,24 @@ def graded(tmp_path_factory):
         return cache[assignment]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server on 127.0.0.1 (tests/pg.py: Debian's package, installed when
+    missing); `postgres.create_database(name)` gives the URL of a new empty database."""
+    import pg
+
+    try:
+        server = pg.Server().start()
+    except pg.Unavailable as error:
+        if os.environ.get("CI"):  # CI is Debian as root: there it must work
+            raise
+        pytest.skip(f"no PostgreSQL on this machine: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres):
+    return postgres.create_database("gradebook")

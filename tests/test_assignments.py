@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from course import notebooks
-from course.coursedir import assignment_ids
+from course import gradebook, notebooks
+from course.coursedir import assignment_ids, notebook_path, scratch_course, tool_env
+from course.grading import student_id
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignment_ids(ROOT)
@@ -54,6 +57,29 @@ def test_alternative_correct_solutions_get_full_marks(graded, assignment):
     for fixture in alternatives:
         verdict = result.fixture_verdicts[fixture.name]
         assert verdict.ok, f"{fixture.name}: {verdict.reason}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_parallel_grading_matches_serial_nbgrader(graded, assignment, tmp_path):
+    """The class above was graded by `course autograde` (2 workers, intake, sandbox); plain
+    serial `nbgrader autograde` of the reference and a wrong fixture gives the same gradebook
+    rows (the full class is compared for 01_neurona in test_autograde.py)."""
+    result = graded(assignment)
+    wrong = next(f.name for f in result.fixtures if not f.expect_full)
+    students = {label: student_id(label) for label in ("reference", wrong)}
+    serial = scratch_course(ROOT, tmp_path / "serial", [assignment])
+    for label, student in students.items():
+        notebooks.write(result.submissions[label],
+                        notebook_path(serial, "submitted", assignment, student))
+    env = tool_env(serial, COURSE_DB_URL=f"sqlite:///{serial / 'gradebook.db'}")
+    for step in (["generate_assignment", assignment, "--force"], ["autograde", assignment]):
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *step], cwd=serial, env=env,
+                             capture_output=True, text=True, timeout=1800)
+        assert run.returncode == 0, run.stderr[-2000:]
+    parallel = gradebook.dump(f"sqlite:///{result.course / 'gradebook.db'}")
+    expected = {k: v for k, v in parallel.items()
+                if k.split("/")[1] in students.values()}
+    assert gradebook.dump(f"sqlite:///{serial / 'gradebook.db'}") == expected
 
 
 # --- anatomy -------------------------------------------------------------------------------

@@ -1,0 +1,493 @@
+"""Grading a whole class: in parallel, crash-safe, resumable.
+
+Each submission is graded by nbgrader's own `autograde` in a scratch course of its own (the
+assignment's source, the course config, a scratch gradebook), in a separate process. The
+worker hands back plain data, a `GradeOutcome`, and only this process writes the instructor's
+gradebook and `autograded/` folder, one submission at a time:
+
+    1. the scores, committed to the gradebook;
+    2. `autograded/STUDENT/ID/`, replaced by a rename;
+    3. a state file `.grading/ID/STUDENT.json` naming the exact submission graded.
+
+A run killed at any point leaves no state file for what it had not finished, so the next run
+grades just that again (and whatever changed since: the state file holds a digest of the
+submission and of the assignment's source). `GradeTask` carries the files themselves, so the
+same `grade_submission` runs on a Dask worker on another machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import gradebook, notebooks
+from .coursedir import CONFIG_FILE, CourseError, notebook_path, resolve_ids, tool_env
+from .limits import CONFINE_ENV, Limits, landlock_abi
+
+STATE_DIR = ".grading"
+# Time for nbgrader itself (start, sanitize, save) on top of the notebook's own budget.
+GRACE_SECONDS = 120
+IGNORED = (".ipynb_checkpoints", "__pycache__")
+# Templates are cached per machine under this key: bump it when their layout changes.
+TEMPLATE_LAYOUT = "2"
+
+
+@dataclass
+class Template:
+    """What a worker needs to build the assignment's scratch course: no shared filesystem."""
+
+    assignment: str
+    files: dict[str, bytes]  # nbgrader_config.py and source/ID/**, relative to the course
+    duedate: str | None = None
+
+    @property
+    def digest(self) -> str:
+        return _digest(self.files, extra=f"{TEMPLATE_LAYOUT}:{self.duedate or ''}")
+
+
+@dataclass
+class GradeTask:
+    template: Template
+    student: str
+    files: dict[str, bytes]  # submitted/STUDENT/ID/**, relative to that folder
+    notebook_timeout: float = 900.0
+    cell_timeout: int | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def assignment(self) -> str:
+        return self.template.assignment
+
+    @property
+    def digest(self) -> str:
+        return _digest(self.files, extra=self.template.digest)
+
+
+@dataclass
+class GradeOutcome:
+    assignment: str
+    student: str
+    digest: str
+    # "graded": scores recorded; "failed" or "unmatchable": nothing recorded, retried next run
+    status: str
+    reason: str = ""
+    incidents: list[dict] = field(default_factory=list)
+    notebooks: dict[str, Any] = field(default_factory=dict)  # gradebook.scores_from shape
+    max_score: float = 0.0
+    files: dict[str, bytes] = field(default_factory=dict)  # autograded/STUDENT/ID/**
+    timestamp: datetime | None = None
+    seconds: float = 0.0
+    worker: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(v or 0.0 for nb in self.notebooks.values() for v in nb["grades"].values())
+
+    def explanation(self) -> str:
+        """Why it failed, or its incidents grouped by kind (a tampered check repeats on every
+        later test cell)."""
+        if self.status != "graded":
+            return self.reason
+        seen: dict[str, tuple[int, str]] = {}
+        for incident in self.incidents:
+            count, detail = seen.get(incident["kind"], (0, incident["detail"]))
+            seen[incident["kind"]] = (count + 1, detail)
+        return "; ".join(f"{kind}{f' ×{n}' if n > 1 else ''}: {detail}"
+                         for kind, (n, detail) in seen.items())
+
+
+# --------------------------------------------------------------------------- the worker side
+
+_templates_lock = threading.Lock()
+
+
+def grade_submission(task: GradeTask) -> GradeOutcome:
+    """Autograde one submission with nbgrader in a scratch course; never raises for anything
+    the student's notebook does (that ends as scores and incidents)."""
+    started = time.monotonic()
+    outcome = GradeOutcome(task.assignment, task.student, task.digest, "failed",
+                           worker=os.uname().nodename)
+    scratch = Path(tempfile.mkdtemp(prefix=f"autograde-{task.assignment}-"))
+    try:
+        course = scratch / "course"
+        shutil.copytree(_template_course(task.template), course,
+                        ignore=shutil.ignore_patterns("release"))
+        submitted = course / "submitted" / task.student / task.assignment
+        _write_files(submitted, task.files)
+        incidents_file = scratch / "incidents.json"
+        env = tool_env(course, COURSE_DB_URL=f"sqlite:///{course / 'gradebook.db'}",
+                       COURSE_NOTEBOOK_TIMEOUT=str(task.notebook_timeout),
+                       COURSE_INCIDENTS_FILE=str(incidents_file), **task.limits.to_env())
+        if task.cell_timeout:
+            env["COURSE_CELL_TIMEOUT"] = str(task.cell_timeout)
+        if not confinement():
+            env[CONFINE_ENV] = "1"
+            _prefetch(task.template)
+        log, killed = _run_nbgrader(course, env, task)
+        graded = notebook_path(course, "autograded", task.assignment, task.student)
+        db_url = f"sqlite:///{course / 'gradebook.db'}"
+        if incidents_file.exists():
+            outcome.incidents = json.loads(incidents_file.read_text(encoding="utf-8"))
+        if killed:
+            # nbgrader itself overran: every cell scores 0, the answers stay for the grader.
+            outcome.notebooks = _zero_scores(gradebook.scores_from(db_url, task.assignment,
+                                                                   task.student))
+            outcome.files = dict(task.files)
+            outcome.incidents.append({"kind": "timeout", "cell": "",
+                                      "detail": f"killed after {killed:.0f} s"})
+            outcome.status = "graded"
+        elif graded.exists():
+            outcome.notebooks = gradebook.scores_from(db_url, task.assignment, task.student)
+            outcome.files = _read_files(graded.parent)
+            outcome.status = "graded"
+        else:
+            outcome.reason = _last_error(log)
+        if outcome.status == "graded":
+            outcome.max_score = _max_score(db_url, task.assignment)
+            outcome.timestamp = _submission_timestamp(db_url, task.assignment, task.student)
+    except Exception as error:  # noqa: BLE001 - reported per submission, the batch goes on
+        outcome.status, outcome.reason = "failed", f"{type(error).__name__}: {error}"[:500]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def confinement() -> str:
+    """Why student code could write outside its folder here ('' when it cannot)."""
+    if os.environ.get(CONFINE_ENV) == "0":
+        return f"{CONFINE_ENV}=0: student code may write anywhere this user can"
+    if landlock_abi() < 1:
+        return ("this Linux kernel has no Landlock: student code may write anywhere this "
+                "user can (resource limits still apply)")
+    return ""
+
+
+def _prefetch(template: Template) -> None:
+    """Put the assignment's datasets in the cache first: the confined kernel cannot."""
+    source_nb = template.files.get(f"source/{template.assignment}/{template.assignment}.ipynb")
+    if not source_nb:
+        return
+    from .data.fetching import fetch
+
+    for name in json.loads(source_nb).get("metadata", {}).get("course", {}).get("datasets", []):
+        try:
+            fetch(name)
+        except Exception:  # noqa: BLE001 - unavailable: the notebook itself will say so
+            continue
+
+
+def _template_course(template: Template) -> Path:
+    """The assignment generated once per machine and source version (reused by every task)."""
+    base = Path(tempfile.gettempdir()) / "course-templates" / template.digest[:16]
+    with _templates_lock:
+        if (base / ".ready").exists():
+            return base / "course"
+        base.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix="building-", dir=base.parent))
+        course = building / "course"
+        _write_files(course, template.files)
+        env = tool_env(course, COURSE_DB_URL=f"sqlite:///{course / 'gradebook.db'}")
+        if template.duedate:
+            _nbgrader_ok(course, env, "db", "assignment", "add", template.assignment,
+                         f"--duedate={template.duedate}")
+        _nbgrader_ok(course, env, "generate_assignment", template.assignment, "--force")
+        (building / ".ready").touch()
+        try:
+            building.rename(base)
+        except OSError:  # another process on this machine finished first
+            shutil.rmtree(building, ignore_errors=True)
+        return base / "course"
+
+
+def _run_nbgrader(course: Path, env: dict[str, str], task: GradeTask) -> tuple[str, float]:
+    """Run `nbgrader autograde` for the one student; returns (log, seconds if it was killed)."""
+    command = [sys.executable, "-m", "course.limits", "--no-limits", "--",
+               sys.executable, "-m", "nbgrader", "autograde", task.assignment,
+               "--student", task.student, "--force"]
+    limit = task.notebook_timeout + GRACE_SECONDS
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, cwd=course, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        killed = 0.0
+        try:
+            process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            killed = limit
+        output.seek(0)
+        return output.read().decode("utf-8", "replace"), killed
+
+
+def _nbgrader_ok(course: Path, env: dict[str, str], *args: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        error = _last_error(run.stdout + run.stderr)
+        raise CourseError(f"nbgrader {' '.join(args)} failed: {error}")
+
+
+def _zero_scores(notebooks: dict[str, Any]) -> dict[str, Any]:
+    return {name: {**nb, "grades": {g: 0.0 for g in nb["grades"]}}
+            for name, nb in notebooks.items()}
+
+
+def _max_score(db_url: str, assignment: str) -> float:
+    with gradebook.open_gradebook(db_url) as gb:
+        return float(gb.find_assignment(assignment).max_score)
+
+
+def _submission_timestamp(db_url: str, assignment: str, student: str) -> datetime | None:
+    with gradebook.open_gradebook(db_url) as gb:
+        return gb.find_submission(assignment, student).timestamp
+
+
+def _last_error(log: str) -> str:
+    lines = [line for line in log.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    return (errors or lines or ["no output"])[-1].strip()[:300]
+
+
+# --------------------------------------------------------------------------- the class side
+
+
+@dataclass
+class Submission:
+    student: str
+    folder: Path
+    task: GradeTask | None = None
+    state: str = ""  # "new", "stale", "graded"
+
+
+@dataclass
+class BatchSummary:
+    assignment: str
+    outcomes: list[GradeOutcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    sandbox: str = ""
+
+    @property
+    def graded(self) -> list[GradeOutcome]:
+        return [o for o in self.outcomes if o.status == "graded"]
+
+    @property
+    def failed(self) -> list[GradeOutcome]:
+        return [o for o in self.outcomes if o.status != "graded"]
+
+
+def template_for(root: Path, assignment: str, db_url: str) -> Template:
+    files = {CONFIG_FILE: (root / CONFIG_FILE).read_bytes()}
+    source = root / "source" / assignment
+    for rel, data in _read_files(source).items():
+        files[f"source/{assignment}/{rel}"] = data
+    return Template(assignment, files, gradebook.duedate(db_url, assignment))
+
+
+def submissions(root: Path, assignment: str, students: list[str] | None = None
+                ) -> list[Submission]:
+    """Students with a submitted/STUDENT/ID folder (all, or the ones listed)."""
+    base = root / "submitted"
+    found = sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir()) \
+        if base.is_dir() else []
+    if students:
+        missing = sorted(set(students) - set(found))
+        if missing:
+            raise CourseError(f"no submission of {assignment} for: {', '.join(missing)} "
+                              f"(looked in {base}/STUDENT/{assignment})")
+        found = [s for s in found if s in students]
+    return [Submission(s, base / s / assignment) for s in found]
+
+
+def state_path(root: Path, assignment: str, student: str) -> Path:
+    return root / STATE_DIR / assignment / f"{student}.json"
+
+
+def read_state(root: Path, assignment: str, student: str) -> dict | None:
+    try:
+        return json.loads(state_path(root, assignment, student).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def plan(root: Path, assignment: str, template: Template, students: list[str] | None,
+         force: bool, make_task: Callable[[str, dict[str, bytes]], GradeTask]
+         ) -> list[Submission]:
+    """Every submission with its state; tasks only for what is new or stale (or all, force)."""
+    result = []
+    for sub in submissions(root, assignment, students):
+        files = _read_files(sub.folder)
+        task = make_task(sub.student, files)
+        state = read_state(root, assignment, sub.student)
+        graded = notebook_path(root, "autograded", assignment, sub.student).exists()
+        if state is None or not graded:
+            sub.state = "new"
+        elif state.get("digest") != task.digest:
+            sub.state = "stale"
+        else:
+            sub.state = "graded"
+        if force or sub.state != "graded":
+            sub.task = task
+        result.append(sub)
+    return result
+
+
+def record(root: Path, db_url: str, outcome: GradeOutcome) -> None:
+    """Gradebook first, then autograded/ (atomic rename), then the state file: see above."""
+    gradebook.record(db_url, outcome)
+    target = root / "autograded" / outcome.student / outcome.assignment
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outcome.assignment}-", dir=target.parent))
+    _write_files(staging, outcome.files)
+    if target.exists():
+        old = target.with_name(f".{outcome.assignment}-old-{os.getpid()}")
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(target)
+    state = {k: v for k, v in asdict(outcome).items() if k not in ("files", "notebooks")}
+    state.update(score=outcome.score, graded_at=datetime.now().isoformat(timespec="seconds"),
+                 timestamp=outcome.timestamp.isoformat() if outcome.timestamp else None)
+    path = state_path(root, outcome.assignment, outcome.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, indent=1, ensure_ascii=False), encoding="utf-8")
+    partial.replace(path)
+
+
+def ensure_assignment(root: Path, assignment: str, db_url: str) -> None:
+    """The gradebook must know the assignment's cells; add them (without touching release/)."""
+    if gradebook.has_assignment(db_url, assignment):
+        return
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        env = tool_env(root, COURSE_DB_URL=db_url)
+        _nbgrader_ok(root, env, "generate_assignment", assignment, "--force",
+                     f"--CourseDirectory.release_directory={scratch}")
+
+
+def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
+              workers: int | None = None, force: bool = False,
+              notebook_timeout: float = 900.0, cell_timeout: int | None = None,
+              limits: Limits | None = None, db_url: str | None = None,
+              executor: Executor | None = None, intake: bool = True,
+              on_outcome: Callable[[GradeOutcome, int, int], None] | None = None
+              ) -> BatchSummary:
+    """Grade what is new or stale in submitted/*/ID; `executor` (e.g. a Dask client's) runs
+    `grade_submission`, else `workers` local threads each driving one nbgrader process.
+    With `intake`, each submission is first repaired against the release (course.collect);
+    one that cannot be matched is reported as failed, never graded 0."""
+    started = time.monotonic()
+    assignment = resolve_ids(root, [assignment])[0]
+    if not submissions(root, assignment, students):  # checked before any slow step
+        raise CourseError(f"no submissions of {assignment} in {root / 'submitted'}/STUDENT/"
+                          f"{assignment}")
+    db_url = db_url or gradebook.default_db_url(root)
+    ensure_assignment(root, assignment, db_url)
+    template = template_for(root, assignment, db_url)
+    limits = limits or Limits()
+    summary = BatchSummary(assignment)
+    summary.sandbox = confinement()  # why student code runs unconfined, if it does
+    unmatchable = _intake(root, template, students) if intake else {}
+    for outcome in unmatchable.values():
+        summary.outcomes.append(outcome)
+        _log(root, outcome)
+
+    def make_task(student: str, files: dict[str, bytes]) -> GradeTask:
+        return GradeTask(template, student, files, notebook_timeout, cell_timeout, limits)
+
+    wanted = [s.student for s in submissions(root, assignment, students)
+              if s.student not in unmatchable]
+    planned = plan(root, assignment, template, wanted, force, make_task) if wanted else []
+    summary.skipped = [s.student for s in planned if s.task is None]
+    todo = [s.task for s in planned if s.task is not None]
+    own = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        futures = [pool.submit(grade_submission, task) for task in todo]
+        for done, future in enumerate(as_completed(futures), start=1):
+            outcome = future.result()
+            if outcome.status == "graded":
+                record(root, db_url, outcome)
+            summary.outcomes.append(outcome)
+            _log(root, outcome)
+            if on_outcome:
+                on_outcome(outcome, done, len(todo))
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _intake(root: Path, template: Template, students: list[str] | None
+            ) -> dict[str, GradeOutcome]:
+    """Repair every submission in place; the unmatchable ones as failed outcomes."""
+    from .collect import intake_submission
+
+    release = notebook_path(root, "release", template.assignment)
+    if not release.is_file():
+        release = notebook_path(_template_course(template), "release", template.assignment)
+    release_nb = notebooks.read(release)
+    failed = {}
+    for sub in submissions(root, template.assignment, students):
+        report = intake_submission(root, template.assignment, sub.student, release=release_nb)
+        if not report.gradable:
+            failed[sub.student] = GradeOutcome(
+                template.assignment, sub.student, "", "unmatchable",
+                reason=f"not graded, the submission could not be matched: {report.reason}")
+    return failed
+
+
+def _log(root: Path, outcome: GradeOutcome) -> None:
+    path = root / STATE_DIR / outcome.assignment / "autograde.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (f"{datetime.now().isoformat(timespec='seconds')} {outcome.student} "
+            f"{outcome.status} {outcome.score:g}/{outcome.max_score:g} {outcome.seconds:.1f}s"
+            f"{' — ' + outcome.explanation() if outcome.explanation() else ''}\n")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _read_files(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") or part in IGNORED
+                                      for part in rel.parts):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _digest(files: dict[str, bytes], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    return h.hexdigest()
+
