@@ -1,21 +1,22 @@
 """Student-side validation: the visible checks of a release notebook run in Colab (no nbgrader
 there) and nbgrader's Validate give the student the same verdict.
 
-Every assignment's release notebook is run twice, by `nbgrader validate` (what JupyterLab's
-Validate button runs: NBGRADER_EXECUTION=validate, so FAST mode) and top to bottom as Colab runs
-it (nbclient, no NBGRADER_EXECUTION), in three versions: with the reference answers, blank, and
-(where Colab runs in normal mode) with a few wrong fixtures whose mistakes the visible checks
-catch. The graded test cells that fail must be the same in both runs.
+Every assignment's release notebook is run twice, by `nbgrader validate` (nbgrader's Validator,
+as JupyterLab's Validate button: NBGRADER_EXECUTION=validate, so FAST mode) and top to bottom as
+Colab runs it (nbclient, no NBGRADER_EXECUTION), in three versions: with the reference answers,
+blank, and (where Colab runs in normal mode) with a few wrong fixtures whose mistakes the
+visible checks catch. The graded test cells that fail must be the same in both runs.
 
-Colab runs in normal mode except for the TensorFlow notebooks 03_mnist, 04_lstm_symh and
-05_titanic (1-2 minutes each in normal mode), which run with COURSE_FAST=1. For them that is the
-verdict of a normal run: FAST (course/runtime.py) only shrinks data subsets, epochs, folds, the
-ensemble and the demo plots, and no test cell reads anything a FAST branch sets (checked by
-`test_fast_colab_runs_stand_for_normal_runs`). The visible checks call the student's functions on
-inputs written in the test cell, or on MNIST, Titanic and the storms, loaded the same way in both
+Colab runs in normal mode except for the TensorFlow notebooks 03_mnist and 04_lstm_symh (1-2
+minutes each in normal mode), which run with COURSE_FAST=1. For them that is the verdict of a
+normal run: FAST (course/runtime.py) only shrinks data subsets, epochs, the ensemble and the demo
+plots, and no test cell reads anything a FAST branch sets (checked by
+`test_fast_colab_runs_stand_for_normal_runs`). Their visible checks call the student's functions
+on inputs written in the test cell, or on MNIST and the storms, loaded the same way in both
 modes; the one check that uses trained models (04's ej10, through `pronosticar_tormenta`) checks
 the type, index, length and finiteness of the forecast, which do not depend on how long the
-models trained.
+models trained. Wrong fixtures are run where Colab runs in normal mode, the case where the two
+verdicts could part.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from course.qa import fixtures_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignment_ids(ROOT)
-FAST_IN_COLAB = {"03_mnist", "04_lstm_symh", "05_titanic"}
+FAST_IN_COLAB = {"03_mnist", "04_lstm_symh"}
 MAX_WRONG = 3  # wrong fixtures put together in one notebook (different exercises)
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 SUCCESS = "Success! Your notebook passes all the tests."
