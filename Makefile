@@ -26,8 +26,8 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/course demo
 
-## The test suite (what CI runs).
-test: setup
+## The test suite (what CI runs); installs Chromium for the browser tests when missing.
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

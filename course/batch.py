@@ -122,7 +122,19 @@ _templates_lock = threading.Lock()
 
 def grade_submission(task: GradeTask) -> GradeOutcome:
     """Autograde one submission with nbgrader in a scratch course; never raises for anything
-    the student's notebook does (that ends as scores and incidents)."""
+    the student's notebook does (that ends as scores and incidents). nbgrader itself failing
+    (a kernel that could not start while many start at once, say) is tried once more."""
+    started = time.monotonic()
+    outcome = _grade_once(task)
+    if outcome.status == "failed":
+        first = outcome.reason
+        outcome = _grade_once(task)
+        outcome.reason = outcome.reason or f"graded on a second try; the first failed: {first}"
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _grade_once(task: GradeTask) -> GradeOutcome:
     started = time.monotonic()
     outcome = GradeOutcome(task.assignment, task.student, task.digest, "failed",
                            worker=os.uname().nodename)

@@ -84,7 +84,12 @@ class Grader:
         return self.release_nb
 
     def grade(self, label: str, nb: NotebookNode) -> GradeResult:
-        """Autograde one notebook as student `label` in its own copy of the template."""
+        """Autograde one notebook as student `label` in its own copy of the template; nbgrader
+        itself failing (not the student's code) is tried once more."""
+        result = self._grade_once(label, nb)
+        return self._grade_once(label, nb) if result.failure else result
+
+    def _grade_once(self, label: str, nb: NotebookNode) -> GradeResult:
         started = time.monotonic()
         course = self.workdir / "runs" / student_id(label)
         if course.exists():
