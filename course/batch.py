@@ -13,6 +13,10 @@ A run killed at any point leaves no state file for what it had not finished, so 
 grades just that again (and whatever changed since: the state file holds a digest of the
 submission and of the assignment's source). `GradeTask` carries the files themselves, so the
 same `grade_submission` runs on a Dask worker on another machine.
+
+nbgrader runs in processes forked from a multiprocessing "forkserver": a script that calls
+`autograde` must guard its top level with `if __name__ == "__main__":`, as any
+multiprocessing code must (the `course` command and the benchmarks do).
 """
 
 from __future__ import annotations
