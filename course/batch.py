@@ -200,8 +200,15 @@ def confinement() -> str:
     return ""
 
 
+_prefetched: set[str] = set()
+
+
 def _prefetch(template: Template) -> None:
-    """Put the assignment's datasets in the cache first: the confined kernel cannot."""
+    """Put the assignment's datasets in the cache first (once per process): the confined
+    kernel cannot download."""
+    if template.digest in _prefetched:
+        return
+    _prefetched.add(template.digest)
     source_nb = template.files.get(f"source/{template.assignment}/{template.assignment}.ipynb")
     if not source_nb:
         return
@@ -395,12 +402,11 @@ def read_state(root: Path, assignment: str, student: str) -> dict | None:
         return None
 
 
-def plan(root: Path, assignment: str, template: Template, students: list[str] | None,
-         force: bool, make_task: Callable[[str, dict[str, bytes]], GradeTask]
-         ) -> list[Submission]:
-    """Every submission with its state; tasks only for what is new or stale (or all, force)."""
+def plan(root: Path, assignment: str, found: list[Submission], force: bool,
+         make_task: Callable[[str, dict[str, bytes]], GradeTask]) -> list[Submission]:
+    """The submissions with their state; tasks only for what is new or stale (or all, force)."""
     result = []
-    for sub in submissions(root, assignment, students):
+    for sub in found:
         files = _read_files(sub.folder)
         task = make_task(sub.student, files)
         state = read_state(root, assignment, sub.student)
@@ -464,7 +470,8 @@ def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
     one that cannot be matched is reported as failed, never graded 0."""
     started = time.monotonic()
     assignment = resolve_ids(root, [assignment])[0]
-    if not submissions(root, assignment, students):  # checked before any slow step
+    found = submissions(root, assignment, students)
+    if not found:  # checked before any slow step
         raise CourseError(f"no submissions of {assignment} in {root / 'submitted'}/STUDENT/"
                           f"{assignment}")
     db_url = db_url or gradebook.default_db_url(root)
@@ -473,7 +480,7 @@ def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
     limits = limits or Limits()
     summary = BatchSummary(assignment)
     summary.sandbox = confinement()  # why student code runs unconfined, if it does
-    unmatchable = _intake(root, template, students) if intake else {}
+    unmatchable = _intake(root, template, found) if intake else {}
     for outcome in unmatchable.values():
         summary.outcomes.append(outcome)
         _log(root, outcome)
@@ -485,9 +492,8 @@ def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
         return GradeTask(template, student, files, notebook_timeout, cell_timeout, limits,
                          threads)
 
-    wanted = [s.student for s in submissions(root, assignment, students)
-              if s.student not in unmatchable]
-    planned = plan(root, assignment, template, wanted, force, make_task) if wanted else []
+    wanted = [s for s in found if s.student not in unmatchable]
+    planned = plan(root, assignment, wanted, force, make_task)
     summary.skipped = [s.student for s in planned if s.task is None]
     todo = [s.task for s in planned if s.task is not None]
     own = executor is None
@@ -509,8 +515,8 @@ def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
     return summary
 
 
-def _intake(root: Path, template: Template, students: list[str] | None
-            ) -> dict[str, GradeOutcome]:
+def _intake(root: Path, template: Template, found: list[Submission]
+             ) -> dict[str, GradeOutcome]:
     """Repair every submission in place; the unmatchable ones as failed outcomes."""
     from .collect import intake_submission
 
@@ -519,7 +525,7 @@ def _intake(root: Path, template: Template, students: list[str] | None
         release = notebook_path(_template_course(template), "release", template.assignment)
     release_nb = notebooks.read(release)
     failed = {}
-    for sub in submissions(root, template.assignment, students):
+    for sub in found:
         report = intake_submission(root, template.assignment, sub.student, release=release_nb)
         if not report.gradable:
             failed[sub.student] = GradeOutcome(
