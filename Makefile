@@ -11,6 +11,9 @@ ifeq ($(origin COURSE_DATA_DIR), undefined)
   endif
 endif
 PYTEST_ARGS ?=
+# Test processes: grading batches keep both cores busy, the other tests mostly one; two
+# processes overlap them (tests/conftest.py keeps each assignment's graded class in one).
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test lint release check bench bench-grading bench-distributed lab browser clean
 
@@ -28,7 +31,7 @@ demo: setup
 
 ## The test suite (what CI runs); installs Chromium for the browser tests when missing.
 test: setup browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -38,6 +38,34 @@ class GradedAssignment:
             f.name: judge_fixture(self.results[f.name], f) for f in self.fixtures}
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs two pytest processes (xdist, --dist loadgroup). Expensive shared
+    fixtures are built once: every test that reads an assignment's graded class goes to the
+    same process, and so do the tests of a module that share a module or session fixture of
+    this suite (a graded class of hostile submissions, a JupyterLab server, a venv)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "graded" in names:
+            callspec = getattr(item, "callspec", None)
+            assignment = (callspec.params.get("assignment") if callspec else None) or getattr(
+                item.module, "ASSIGNMENT", None)
+            if assignment:
+                item.add_marker(pytest.mark.xdist_group(f"graded-{assignment}"))
+                continue
+        if any(_shared(defs) for defs in _fixture_defs(item).values()):
+            item.add_marker(pytest.mark.xdist_group(f"module-{item.module.__name__}"))
+
+
+def _fixture_defs(item) -> dict:
+    info = getattr(item, "_fixtureinfo", None)
+    return dict(info.name2fixturedefs) if info else {}
+
+
+def _shared(defs) -> bool:
+    """A module or session fixture of this suite (pytest's own have no baseid)."""
+    return bool(defs) and defs[-1].scope in ("module", "session") and bool(defs[-1].baseid)
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     cache: dict[str, GradedAssignment] = {}
