@@ -376,15 +376,16 @@ def template_for(root: Path, assignment: str, db_url: str) -> Template:
     return Template(assignment, files, gradebook.duedate(db_url, assignment))
 
 
-def submissions(root: Path, assignment: str, students: list[str] | None = None
-                ) -> list[Submission]:
-    """Students with a submitted/STUDENT/ID folder (all, or the ones listed)."""
+def submissions(root: Path, assignment: str, students: list[str] | None = None,
+                missing_ok: bool = False) -> list[Submission]:
+    """Students with a submitted/STUDENT/ID folder (all, or the ones listed; a listed student
+    without one is an error unless `missing_ok`)."""
     base = root / "submitted"
     found = sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir()) \
         if base.is_dir() else []
     if students:
         missing = sorted(set(students) - set(found))
-        if missing:
+        if missing and not missing_ok:
             raise CourseError(f"no submission of {assignment} for: {', '.join(missing)} "
                               f"(looked in {base}/STUDENT/{assignment})")
         found = [s for s in found if s in students]
@@ -457,45 +458,45 @@ def ensure_assignment(root: Path, assignment: str, db_url: str) -> None:
                      f"--CourseDirectory.release_directory={scratch}")
 
 
-def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
-              workers: int | None = None, force: bool = False,
-              notebook_timeout: float = 900.0, cell_timeout: int | None = None,
-              limits: Limits | None = None, db_url: str | None = None,
-              executor: Executor | None = None, intake: bool = True,
-              on_outcome: Callable[[GradeOutcome, int, int], None] | None = None
-              ) -> BatchSummary:
-    """Grade what is new or stale in submitted/*/ID; `executor` (e.g. a Dask client's) runs
-    `grade_submission`, else `workers` local threads each driving one nbgrader process.
-    With `intake`, each submission is first repaired against the release (course.collect);
-    one that cannot be matched is reported as failed, never graded 0."""
-    started = time.monotonic()
-    assignment = resolve_ids(root, [assignment])[0]
-    found = submissions(root, assignment, students)
-    if not found:  # checked before any slow step
-        raise CourseError(f"no submissions of {assignment} in {root / 'submitted'}/STUDENT/"
-                          f"{assignment}")
-    db_url = db_url or gradebook.default_db_url(root)
-    ensure_assignment(root, assignment, db_url)
-    template = template_for(root, assignment, db_url)
-    limits = limits or Limits()
-    summary = BatchSummary(assignment)
-    summary.sandbox = confinement()  # why student code runs unconfined, if it does
-    unmatchable = _intake(root, template, found) if intake else {}
-    for outcome in unmatchable.values():
-        summary.outcomes.append(outcome)
-        _log(root, outcome)
+def autograde(root: Path, assignment: str, **options: Any) -> BatchSummary:
+    """Grade what is new or stale in submitted/*/ID (see `autograde_many`)."""
+    return autograde_many(root, [assignment], **options)[0]
 
+
+def autograde_many(root: Path, assignments: list[str], *, students: list[str] | None = None,
+                   workers: int | None = None, force: bool = False,
+                   notebook_timeout: float = 900.0, cell_timeout: int | None = None,
+                   limits: Limits | None = None, db_url: str | None = None,
+                   executor: Executor | None = None, intake: bool = True,
+                   on_outcome: Callable[[GradeOutcome, int, int], None] | None = None
+                   ) -> list[BatchSummary]:
+    """Grade what is new or stale in submitted/*/ID of every assignment listed, all in one
+    pool (no worker waits for the last notebook of one assignment before the next starts).
+    `executor` (e.g. a Dask client's) runs `grade_submission`, else `workers` local threads
+    each driving one nbgrader process. With `intake`, each submission is first repaired
+    against the release (course.collect); one that cannot be matched is reported as failed,
+    never graded 0. Returns one summary per assignment, in the order given."""
+    started = time.monotonic()
+    assignments = resolve_ids(root, assignments)
+    # Several assignments: a listed student need not have submitted every one.
+    found = {a: submissions(root, a, students, missing_ok=len(assignments) > 1)
+             for a in assignments}
+    empty = [a for a, subs in found.items() if not subs]
+    if empty:  # checked before any slow step
+        raise CourseError(f"no submissions of {empty[0]} in {root / 'submitted'}/STUDENT/"
+                          f"{empty[0]}")
+    db_url = db_url or gradebook.default_db_url(root)
+    limits = limits or Limits()
     workers = workers or os.cpu_count() or 1
     threads = None if executor else max(1, (os.cpu_count() or 1) // workers)
-
-    def make_task(student: str, files: dict[str, bytes]) -> GradeTask:
-        return GradeTask(template, student, files, notebook_timeout, cell_timeout, limits,
-                         threads)
-
-    wanted = [s for s in found if s.student not in unmatchable]
-    planned = plan(root, assignment, wanted, force, make_task)
-    summary.skipped = [s.student for s in planned if s.task is None]
-    todo = [s.task for s in planned if s.task is not None]
+    summaries: dict[str, BatchSummary] = {}
+    todo: list[GradeTask] = []
+    for assignment in assignments:
+        summary = summaries[assignment] = BatchSummary(assignment)
+        todo += _prepare(root, summary, found[assignment], db_url, force, intake,
+                         lambda template, student, files: GradeTask(
+                             template, student, files, notebook_timeout, cell_timeout,
+                             limits, threads))
     own = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=workers)
     try:
@@ -504,15 +505,38 @@ def autograde(root: Path, assignment: str, *, students: list[str] | None = None,
             outcome = future.result()
             if outcome.status == "graded":
                 record(root, db_url, outcome)
+            summary = summaries[outcome.assignment]
             summary.outcomes.append(outcome)
+            summary.seconds = time.monotonic() - started  # when its last submission ended
             _log(root, outcome)
             if on_outcome:
                 on_outcome(outcome, done, len(todo))
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
-    summary.seconds = time.monotonic() - started
-    return summary
+    for summary in summaries.values():
+        summary.seconds = summary.seconds or time.monotonic() - started
+    return list(summaries.values())
+
+
+def _prepare(root: Path, summary: BatchSummary, found: list[Submission], db_url: str,
+             force: bool, intake: bool,
+             make_task: Callable[[Template, str, dict[str, bytes]], GradeTask]
+             ) -> list[GradeTask]:
+    """One assignment's part of a batch: gradebook entry, template, intake, what to grade."""
+    assignment = summary.assignment
+    ensure_assignment(root, assignment, db_url)
+    template = template_for(root, assignment, db_url)
+    summary.sandbox = confinement()  # why student code runs unconfined, if it does
+    unmatchable = _intake(root, template, found) if intake else {}
+    for outcome in unmatchable.values():
+        summary.outcomes.append(outcome)
+        _log(root, outcome)
+    wanted = [s for s in found if s.student not in unmatchable]
+    planned = plan(root, assignment, wanted, force,
+                   lambda student, files: make_task(template, student, files))
+    summary.skipped = [s.student for s in planned if s.task is None]
+    return [s.task for s in planned if s.task is not None]
 
 
 def _intake(root: Path, template: Template, found: list[Submission]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .coursedir import (
@@ -27,15 +28,25 @@ from .coursedir import (
 
 
 def cmd_release(root: Path, args: argparse.Namespace) -> int:
+    from . import colab
     from .release import out_of_sync, release
 
     failed = False
-    for assignment in resolve_ids(root, args.ids):
-        if args.check:
-            problem = out_of_sync(root, assignment)
-            print(f"{assignment}: {problem or 'release/ is in sync with source/'}")
-            failed |= problem is not None
-            continue
+    ids = resolve_ids(root, args.ids)
+    if args.check:  # each in a scratch course of its own: several at once
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for assignment, problem in zip(ids, pool.map(lambda a: out_of_sync(root, a), ids),
+                                           strict=True):
+                print(f"{assignment}: {problem or 'release/ is in sync with source/'}")
+                failed |= problem is not None
+        return 1 if failed else 0
+    readme = root / "README.md"
+    if readme.is_file():  # its Colab badges and install line follow course.REPOSITORY too
+        text = readme.read_text(encoding="utf-8")
+        if colab.rewrite_links(text) != text:
+            readme.write_text(colab.rewrite_links(text), encoding="utf-8")
+            print(f"README.md: links now point to {colab.REPOSITORY}")
+    for assignment in ids:
         problems = release(root, assignment)
         if problems:
             failed = True
@@ -57,18 +68,16 @@ def cmd_autograde(root: Path, args: argparse.Namespace) -> int:
         raise CourseError("give one assignment ID, or --all for every assignment")
     ids = assignment_ids(root) if args.all else resolve_ids(root, [args.id])
     limits = Limits(memory_mb=args.memory_mb) if args.memory_mb else Limits()
-    summaries = []
+    if args.all:  # the assignments that have submissions (of the students listed)
+        ids = [a for a in ids if batch.submissions(root, a, args.students, missing_ok=True)]
+    if not ids:
+        who = f" of {', '.join(args.students)}" if args.students else ""
+        raise CourseError(f"no submissions{who} in {root / 'submitted'}")
     with distributed.executor(args.scheduler) as cluster:  # None: local processes
-        for assignment in ids:
-            if args.all and not batch.submissions(root, assignment):
-                continue
-            summaries.append(batch.autograde(
-                root, assignment, students=args.students, workers=args.workers,
-                force=args.force, notebook_timeout=args.timeout,
-                cell_timeout=args.cell_timeout, limits=limits, executor=cluster,
-                on_outcome=Progress()))
-    if not summaries:
-        raise CourseError(f"no submissions in {root / 'submitted'}")
+        summaries = batch.autograde_many(
+            root, ids, students=args.students, workers=args.workers, force=args.force,
+            notebook_timeout=args.timeout, cell_timeout=args.cell_timeout, limits=limits,
+            executor=cluster, on_outcome=Progress())
     print()
     print(summary_text(summaries))
     if args.scheduler:

@@ -47,6 +47,19 @@ def install_requirement() -> str:
     return f"{PACKAGE} @ git+{REPOSITORY}@{BRANCH}"
 
 
+# Links to some GitHub repository in a text: Colab's notebook links, pip's git installs and
+# release downloads; group 1 is what comes before "OWNER/NAME".
+_REPOSITORY_LINK = re.compile(
+    r"(https://colab\.research\.google\.com/github/|git\+https://github\.com/"
+    r"|https://github\.com/)([\w.-]+/[\w.-]+?)(?=/blob/|/releases/|@)")
+
+
+def rewrite_links(text: str) -> str:
+    """`text` (the README) with every link to the course's repository naming REPOSITORY:
+    `course release` keeps a fork's README in step with its one changed line."""
+    return _REPOSITORY_LINK.sub(lambda m: m.group(1) + github_name(), text)
+
+
 def data_release_url() -> str:
     """Base URL of the course's data files, published as assets of a GitHub release.
 

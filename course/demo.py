@@ -63,6 +63,7 @@ def run(root: Path, destination: Path, ids: list[str] | None = None,
         nbgrader_checked(course, "db", "student", "add", student, f"--first-name={first}",
                          f"--last-name={last}", env=env)
     graded, skipped = [], {}
+    started = time.monotonic()
     for assignment in ids:
         source_nb = notebooks.read(notebook_path(course, "source", assignment))
         reason = missing_data(source_nb)
@@ -70,8 +71,7 @@ def run(root: Path, destination: Path, ids: list[str] | None = None,
             skipped[assignment] = reason
             out(f"[{assignment}] skipped: {reason}")
             continue
-        started = time.monotonic()
-        out(f"[{assignment}] release")
+        out(f"[{assignment}] release; {len(STUDENTS)} students submit")
         release_nb = generate(root, assignment, course)
         reference = notebooks.solved_copy(release_nb, source_nb)
         versions = {"reference": reference, "blank": release_nb,
@@ -82,17 +82,24 @@ def run(root: Path, destination: Path, ids: list[str] | None = None,
             path = notebook_path(course, "submitted", assignment, student)
             notebooks.write(versions[kind], path)
             (path.parent / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
-        out(f"[{assignment}] autograde {len(STUDENTS)} submissions (course autograde)")
-        summary = batch.autograde(course, assignment, force=True,
-                                  db_url=f"sqlite:///{course / 'gradebook.db'}")
-        if summary.failed:
-            raise CourseError(f"{assignment}: grading failed for "
-                              + "; ".join(f"{o.student}: {o.explanation()}"
-                                          for o in summary.failed))
+        graded.append(assignment)
+    if graded:
+        out(f"autograde {len(STUDENTS) * len(graded)} submissions in parallel "
+            f"(course autograde --all)")
+        summaries = batch.autograde_many(
+            course, graded, force=True, db_url=f"sqlite:///{course / 'gradebook.db'}",
+            on_outcome=lambda o, done, total: out(
+                f"  [{done}/{total}] {o.assignment} {o.student} "
+                f"{table.points(o.score, o.max_score) if o.status == 'graded' else 'FAILED'}"
+                f" {o.seconds:.0f} s"))
+        failed = [o for s in summaries for o in s.failed]
+        if failed:
+            raise CourseError("grading failed for " + "; ".join(
+                f"{o.assignment}/{o.student}: {o.explanation()}" for o in failed))
+    for assignment in graded:
         out(f"[{assignment}] feedback")
         nbgrader_checked(course, "generate_feedback", assignment, "--force", env=env)
-        graded.append(assignment)
-        out(f"[{assignment}] done in {time.monotonic() - started:.0f} s")
+    out(f"release, autograde and feedback done in {time.monotonic() - started:.0f} s")
     grades_csv = course / "grades.csv"
     nbgrader_checked(course, "export", f"--to={grades_csv}", env=env)
     out("")

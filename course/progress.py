@@ -31,8 +31,12 @@ def summary_text(summaries: list[BatchSummary], slowest: int = 5) -> str:
         with_incidents = sum(1 for o in s.graded if o.incidents)
         rows.append([s.assignment, str(len(s.graded)), str(with_incidents), str(len(s.failed)),
                      str(len(s.skipped)), f"{s.seconds:.1f} s"])
+    if len(summaries) > 1:
+        rows.append(["all", *(str(sum(int(r[i]) for r in rows)) for i in range(1, 5)),
+                     f"{max(s.seconds for s in summaries):.1f} s"])
+    # One pool grades every assignment listed: each is done when its last submission is.
     lines = [table.render(["assignment", "graded", "with incidents", "failed",
-                           "skipped (up to date)", "wall time"], rows)]
+                           "skipped (up to date)", "done after"], rows)]
     for warning in sorted({s.sandbox for s in summaries if s.sandbox}):
         lines += ["", f"WARNING: {warning}"]
     outcomes = [o for s in summaries for o in s.outcomes]

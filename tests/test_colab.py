@@ -116,6 +116,18 @@ def test_a_fork_changes_one_line(monkeypatch):
     assert setup.metadata["nbgrader"]["checksum"] == compute_checksum(setup)
 
 
+def test_release_rewrites_the_readme_links_of_a_fork(monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    assert colab.rewrite_links(readme) == readme  # in step already: nothing to rewrite
+    monkeypatch.setattr(colab, "REPOSITORY", "https://github.com/otra-universidad/redes")
+    forked = colab.rewrite_links(readme)
+    assert "cursos-ia-es" not in forked
+    for assignment in ASSIGNMENTS:
+        assert colab.badge_markdown(assignment) in forked
+    assert colab.data_release_url() in forked
+    assert f"git+{colab.REPOSITORY}@" in forked
+
+
 def test_readme_links_follow_the_repository():
     readme = (ROOT / "README.md").read_text()
     assert colab.badge_markdown("01_neurona") in readme

@@ -3,8 +3,9 @@ real nbgrader): broken, damaged by editors, or written to break or fool the grad
 completes, each case gets the points it deserves and no more, and the intake report names
 each repair.
 
-01_neurona gets every kind; every assignment gets the editor damage (metadata stripped by
-Colab, cells shuffled: full marks) and a tampering attempt (no points after it)."""
+01_neurona gets every kind, one submission each; every assignment gets all the editor damage
+at once (full marks, every repair named), a kernel that dies mid-notebook (the points earned
+before it, no more) and a tampering attempt (no points after it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import random
 from pathlib import Path
 
 import pytest
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 from test_intake import as_colab
 
 from course import batch, gradebook, notebooks
@@ -186,21 +187,64 @@ def test_nothing_outside_the_submission_was_written(hostile_class):
     assert {k.split("/")[1] for k in dump} == {o.student for o in summary.graded}
 
 
+def editor_damaged(nb):
+    """Everything editors and students do to a correct notebook, at once: an answer cell
+    copied, another turned into markdown, a test cell deleted, a cell of their own added,
+    the cells shuffled, and the whole saved by Colab without nbgrader's metadata."""
+    nb = copy.deepcopy(nb)
+    code = [i for i, c in enumerate(nb.cells)
+            if notebooks.is_solution(c) and c.cell_type == "code"]
+    nb.cells.insert(code[0], copy.deepcopy(nb.cells[code[0]]))
+    retyped = nb.cells[code[1] + 1]
+    nb.cells[code[1] + 1] = new_markdown_cell(retyped.source, metadata=retyped.metadata,
+                                              id=retyped.id)
+    tests = [i for i, c in enumerate(nb.cells) if notebooks.is_test(c)]
+    del nb.cells[tests[-1]]
+    nb.cells.insert(3, new_code_cell("mi_variable = 42  # una prueba mía"))
+    return as_colab(shuffled(nb, seed=5))
+
+
+def crash_in_the_middle(nb):
+    """The kernel dies (os._exit) in the middle answer: (notebook, points it keeps)."""
+    code = [notebooks.grade_id(c) for c in nb.cells
+            if notebooks.is_solution(c) and c.cell_type == "code"]
+    where = code[len(code) // 2]
+    names = [notebooks.grade_id(c) for c in nb.cells]
+    before = sum(float(notebooks.nbgrader_meta(c)["points"]) for c in nb.cells
+                 if notebooks.is_test(c) and names.index(notebooks.grade_id(c))
+                 < names.index(where))
+    return prepend(nb, where, "import os\nos._exit(1)"), before
+
+
 @pytest.mark.parametrize("assignment", assignment_ids(ROOT))
-def test_editor_damage_gets_full_marks_and_tampering_gets_nothing(assignment, tmp_path):
+def test_every_assignment_survives_damage_crashes_and_tampering(assignment, tmp_path):
+    """Per assignment: the editor-damaged notebook gets full marks with every repair named,
+    a kernel that dies keeps exactly the points earned before, tampering gets nothing."""
     course_dir = scratch_course(ROOT, tmp_path / "course", [assignment])
     ref = reference(assignment)
-    submit(course_dir, assignment, "colab", as_colab(shuffled(ref, seed=5)))
+    crash, before = crash_in_the_middle(ref)
+    submit(course_dir, assignment, "editado", editor_damaged(ref))
+    submit(course_dir, assignment, "se_cae", crash)
     submit(course_dir, assignment, "tramposo", prepend(ref, first_answer(ref), TAMPER))
     summary = batch.autograde(course_dir, assignment, workers=2)
     by_student = {o.student: o for o in summary.outcomes}
     assert not summary.failed, [o.explanation() for o in summary.failed]
-    colab = by_student["colab"]
     manual = sum(c.max_score for c in _manual_cells(course_dir, assignment))
-    assert colab.score == colab.max_score - manual, colab.explanation()
-    report = json.loads((course_dir / "submitted" / "colab" / assignment / ".intake"
+
+    edited = by_student["editado"]
+    assert edited.score == edited.max_score - manual, edited.explanation()
+    report = json.loads((course_dir / "submitted" / "editado" / assignment / ".intake"
                          / "report.json").read_text())
-    assert {"metadata-restored", "cell-moved"} <= {r["kind"] for r in report["repairs"]}
+    assert {"metadata-restored", "cell-moved", "duplicate-answer", "cell-type-restored",
+            "test-cell-restored", "extra-cell-kept"} <= {r["kind"] for r in report["repairs"]}
+    markdown = (course_dir / "submitted" / "editado" / assignment / ".intake" / "report.md")
+    assert "cell-type-restored" in markdown.read_text()
+
+    crashed = by_student["se_cae"]
+    assert 0 < before < crashed.max_score - manual
+    assert crashed.score == before, crashed.explanation()
+    assert "kernel-died" in crashed.explanation()
+
     cheat = by_student["tramposo"]
     assert cheat.score == 0 and "tampering" in cheat.explanation()
 
