@@ -38,6 +38,7 @@ class GradedAssignment:
             f.name: judge_fixture(self.results[f.name], f) for f in self.fixtures}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """`make test` runs two pytest processes (xdist, --dist loadgroup). Expensive shared
     fixtures are built once: every test that reads an assignment's graded class goes to the
@@ -54,6 +55,23 @@ def pytest_collection_modifyitems(config, items):
                 continue
         if any(_shared(defs) for defs in _fixture_defs(item).values()):
             item.add_marker(pytest.mark.xdist_group(f"module-{item.module.__name__}"))
+
+
+class _GroupsCheck:
+    @pytest.hookimpl(trylast=True)  # after xdist's own
+    def pytest_collection_modifyitems(self, config, items):
+        """Fail loudly if xdist did not group what was marked (classes graded twice)."""
+        if not config.getoption("loadgroup", default=False):
+            return
+        lost = [item.nodeid for item in items
+                if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if lost:
+            raise pytest.UsageError(f"pytest-xdist did not group {lost[0]} (and {len(lost) - 1}"
+                                    f" more): this pytest and pytest-xdist do not work together")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_GroupsCheck(), "course-xdist-groups-check")
 
 
 def _fixture_defs(item) -> dict:
