@@ -129,8 +129,7 @@ class SafeExecute(Execute):
         if nbg.get("solution"):
             self._student_code_seen = True
         elif not self._student_code_seen and not self._stopped:
-            # instructor setup: what tests may trust
-            self._baseline, self._baseline_hash = self._fingerprint(), self._fingerprint_hash()
+            self._take_baseline()  # instructor setup: what tests may trust
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
@@ -182,42 +181,53 @@ class SafeExecute(Execute):
             return f"terminó por la señal {name}{hint}"
         return f"terminó con código de salida {code}"
 
-    def _probe(self, expression: str) -> str | None:
-        """The text of `expression` evaluated in the kernel; None if the kernel does not
-        answer, '' if it answers but the probe itself was broken (the shell was altered)."""
+    def _probe(self, **expressions: str) -> dict[str, str] | None:
+        """The text of each expression evaluated in the kernel, in one request; None if the
+        kernel does not answer, '' for one that answers but whose probe was broken (the shell
+        was altered)."""
         msg_id = self.kc.execute("", silent=True, store_history=False,
-                                 user_expressions={"fp": expression})
+                                 user_expressions=expressions)
         reply = self.wait_for_reply(msg_id)
         if reply is None:
             return None
-        try:
-            return str(reply["content"]["user_expressions"]["fp"]["data"]["text/plain"])
-        except Exception:  # noqa: BLE001 - anything unreadable counts as altered
-            return ""
+        texts = {}
+        for name in expressions:
+            try:
+                texts[name] = str(reply["content"]["user_expressions"][name]["data"]
+                                  ["text/plain"])
+            except Exception:  # noqa: BLE001 - anything unreadable counts as altered
+                texts[name] = ""
+        return texts
 
-    def _fingerprint(self) -> dict | None:
-        """What the tests rely on, read from the kernel; None if the kernel does not answer,
-        {} if it answers but the probe itself was broken (the shell was altered)."""
-        text = self._probe(FINGERPRINT)
-        if text is None:
-            return None
+    @staticmethod
+    def _parse_fingerprint(text: str) -> dict:
+        """{(module, name): identity}; {} if the text is not what FINGERPRINT returns."""
         try:
             return {(m, n): v for m, n, v in ast.literal_eval(text)}
         except Exception:  # noqa: BLE001 - anything unreadable counts as altered
             return {}
 
-    def _fingerprint_hash(self) -> str | None:
-        return self._probe(FINGERPRINT_HASH)
+    def _take_baseline(self) -> None:
+        probe = self._probe(fp=FINGERPRINT, hash=FINGERPRINT_HASH)
+        if probe is None:
+            self._baseline = None
+            return
+        self._baseline = self._parse_fingerprint(probe["fp"])
+        self._baseline_hash = probe["hash"]
 
     def _tampered(self) -> list[str] | None:
-        digest = self._fingerprint_hash()
-        if digest is None:
+        """Names of what the tests trusted and the student's code replaced; None if the
+        kernel does not answer."""
+        probe = self._probe(hash=FINGERPRINT_HASH)
+        if probe is None:
             return None
+        digest = probe["hash"]
         if digest and digest == self._baseline_hash:
             return []
-        now = self._fingerprint()
-        if now is None:
+        probe = self._probe(fp=FINGERPRINT)
+        if probe is None:
             return None
+        now = self._parse_fingerprint(probe["fp"])
         if not now or not digest:
             return ["el intérprete (la comprobación de integridad no pudo ejecutarse)"]
         changed = [f"{m}.{n}" for (m, n), v in self._baseline.items() if now.get((m, n)) != v]
