@@ -14,9 +14,10 @@ grades just that again (and whatever changed since: the state file holds a diges
 submission and of the assignment's source). `GradeTask` carries the files themselves, so the
 same `grade_submission` runs on a Dask worker on another machine.
 
-nbgrader runs in processes forked from a multiprocessing "forkserver": a script that calls
-`autograde` must guard its top level with `if __name__ == "__main__":`, as any
-multiprocessing code must (the `course` command and the benchmarks do).
+nbgrader runs in long-lived grader processes (one per worker, each grading one submission
+after another) forked from a multiprocessing "forkserver": a script that calls `autograde`
+must guard its top level with `if __name__ == "__main__":`, as any multiprocessing code must
+(the `course` command and the benchmarks do).
 """
 
 from __future__ import annotations
@@ -245,25 +246,91 @@ def _template_course(template: Template) -> Path:
 
 
 def _run_nbgrader(course: Path, env: dict[str, str], task: GradeTask) -> tuple[str, float]:
-    """`nbgrader autograde ID --student S` in a process of its own, forked from a server that
-    has nbgrader imported already (saves ~2 s of imports per submission); killed if it
-    overruns. Returns (its log, seconds if it was killed)."""
+    """`nbgrader autograde ID --student S` in a long-lived grader process (see `_Grader`);
+    killed if it overruns. Returns (its log, seconds if it was killed)."""
     log = course.parent / "nbgrader.log"
-    process = _forkserver().Process(
-        target=_autograde_in_child,
-        args=(str(course), env, task.assignment, task.student, str(log)), daemon=True)
-    process.start()
+    grader = _take_grader()
     limit = task.notebook_timeout + GRACE_SECONDS
-    process.join(limit)
-    killed = 0.0
-    if process.is_alive():
-        process.kill()
-        process.join()
-        killed = limit
+    code, killed = grader.autograde(str(course), env, task.assignment, task.student, str(log),
+                                    limit)
+    _give_back(grader)
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-    if process.exitcode not in (0, None) and not killed:
-        text += f"\nnbgrader exited with code {process.exitcode}"
+    if code not in (0, None) and not killed:
+        text += f"\nnbgrader exited with code {code}"
     return text, killed
+
+
+class _Grader:
+    """One nbgrader process that grades one submission after another, as serial `nbgrader
+    autograde` does: its imports, entry points and templates are loaded once, not per
+    submission. Forked from a server that has nbgrader imported already. A grader that dies
+    or overruns is killed and the next submission gets a fresh one."""
+
+    # A fresh process now and then, so nothing a long run accumulates can pile up.
+    MAX_SUBMISSIONS = 100
+
+    def __init__(self) -> None:
+        self._conn, child = _forkserver().Pipe()
+        self.process = _forkserver().Process(target=_grader_loop, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.graded = 0
+
+    def autograde(self, course: str, env: dict[str, str], assignment: str, student: str,
+                  log: str, limit: float) -> tuple[int | None, float]:
+        """(nbgrader's exit code, seconds if killed for overrunning `limit`)."""
+        self.graded += 1
+        try:
+            self._conn.send((course, env, assignment, student, log))
+            if self._conn.poll(limit):
+                return self._conn.recv(), 0.0
+        except (EOFError, OSError):  # it died (killed for memory, say)
+            self.process.join(5)
+            self.close()
+            return self.process.exitcode if self.process.exitcode is not None else 1, 0.0
+        self.close()
+        return None, limit
+
+    @property
+    def usable(self) -> bool:
+        return self.process.is_alive() and self.graded < self.MAX_SUBMISSIONS
+
+    def close(self) -> None:
+        self._conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+
+
+_idle_graders: list[_Grader] = []
+_graders_lock = threading.Lock()
+
+
+def _take_grader() -> _Grader:
+    with _graders_lock:
+        while _idle_graders:
+            grader = _idle_graders.pop()
+            if grader.usable:
+                return grader
+            grader.close()
+    return _Grader()
+
+
+def _give_back(grader: _Grader) -> None:
+    if not grader.usable:
+        grader.close()
+        return
+    with _graders_lock:
+        _idle_graders.append(grader)
+
+
+def close_graders() -> None:
+    """End the idle grader processes (the end of a batch)."""
+    with _graders_lock:
+        graders = list(_idle_graders)
+        _idle_graders.clear()
+    for grader in graders:
+        grader.close()
 
 
 _forkserver_lock = threading.Lock()
@@ -280,24 +347,47 @@ def _forkserver():
         return _forkserver_context
 
 
-def _autograde_in_child(course: str, env: dict[str, str], assignment: str, student: str,
-                        log: str) -> None:
-    """What `python -m nbgrader autograde` does, in this fresh forked process."""
+def _grader_loop(conn) -> None:
+    """A grader process: autograde each request, answer with nbgrader's exit code."""
     from .limits import _die_with_parent
 
     _die_with_parent()
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        code = _autograde(*request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(quiet, 1)  # closes the submission's log
+        os.dup2(quiet, 2)
+        conn.send(code)
+
+
+def _autograde(course: str, env: dict[str, str], assignment: str, student: str,
+               log: str) -> int:
+    """What `python -m nbgrader autograde ID --student S --force` does, in this process,
+    with its output in `log`."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
     os.environ.clear()
     os.environ.update(env)
     os.chdir(course)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    os.close(fd)
+    app = None
     code = 0
     try:
-        from nbgrader.apps.nbgraderapp import NbGraderApp
-
-        NbGraderApp.launch_instance(argv=["autograde", assignment, "--student", student,
-                                          "--force"])
+        app = NbGraderApp.instance()
+        # The kernel is killed once its notebook is done: nothing of it is needed any more,
+        # and a polite shutdown costs each submission up to a second.
+        app.initialize(["autograde", assignment, "--student", student, "--force",
+                        "--Execute.shutdown_kernel=immediate"])
+        app.start()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException:  # noqa: BLE001 - reported through the log and the exit code
@@ -306,9 +396,11 @@ def _autograde_in_child(course: str, env: dict[str, str], assignment: str, stude
         traceback.print_exc()
         code = 1
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
+        # The next submission builds its applications afresh (they are singletons).
+        if app is not None and getattr(app, "subapp", None) is not None:
+            type(app.subapp).clear_instance()
+        NbGraderApp.clear_instance()
+    return code
 
 
 def _nbgrader_ok(course: Path, env: dict[str, str], *args: str) -> None:
@@ -514,6 +606,7 @@ def autograde_many(root: Path, assignments: list[str], *, students: list[str] | 
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+            close_graders()
     for summary in summaries.values():
         summary.seconds = summary.seconds or time.monotonic() - started
     return list(summaries.values())

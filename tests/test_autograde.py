@@ -199,6 +199,28 @@ def test_notebook_deadline_scores_zero_for_the_cells_that_did_not_run(tmp_path):
     assert "CeldaNoEjecutada" in enames
 
 
+def test_a_grader_killed_for_overrunning_is_replaced(tmp_path, monkeypatch):
+    """Graders are long-lived: one killed mid-submission must not take the next with it."""
+    base = make_toy_course(tmp_path / "toy")
+    release = notebooks.read(base / "source" / "00_doble" / "00_doble.ipynb")
+    right = notebooks.replace_answers(release, {"ej1_doble": "def doble(x):\n    return 2 * x"})
+    # A sleep the notebook deadline cannot interrupt: the grader itself overruns.
+    stuck = notebooks.replace_answers(release, {
+        "ej1_doble": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                     "if 'NBGRADER_EXECUTION' in __import__('os').environ:\n"
+                     "    time.sleep(1000)"})
+    for student, nb in [("ana", right), ("lento", stuck), ("zoe", right)]:
+        notebooks.write(nb, notebook_path(base, "submitted", "00_doble", student))
+    monkeypatch.setattr(batch, "GRACE_SECONDS", 0)
+    summary = batch.autograde(base, "00_doble", workers=1, notebook_timeout=15, cell_timeout=300)
+    by_student = {o.student: o for o in summary.outcomes}
+    lento = by_student["lento"]
+    assert lento.status == "graded" and lento.score == 0
+    assert "killed after 15 s" in lento.explanation(), lento.explanation()
+    assert by_student["ana"].score == by_student["zoe"].score == 3
+    assert not batch._idle_graders  # the batch ended its graders
+
+
 def test_autograde_all_and_bad_arguments(tmp_path):
     base = make_toy_course(tmp_path / "toy")
     run = course("autograde", cwd=base)
